@@ -1,0 +1,219 @@
+"""Settings: one frozen object, read once at start-up, passed down explicitly.
+
+Sources, later ones winning: built-in defaults, a TOML file (``GLIMPSE_CONFIG`` or
+``<data_dir>/glimpse.toml`` when present), then ``GLIMPSE_*`` environment variables. A
+top-level field ``foo`` reads ``GLIMPSE_FOO``; a field ``bar`` of section ``auth`` reads
+``GLIMPSE_AUTH_BAR``. Structured values (store tables, rule overrides) are given in the
+environment as JSON. Nothing reads the environment after :func:`load_settings` returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glimpse.core.errors import InvalidInput
+
+GiB = 1024**3
+TiB = 1024**4
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """One named blob store; ``options`` are driver-specific (path, endpoint_url, bucket...)."""
+
+    name: str
+    type: str = "filesystem"
+    description: str = ""
+    read_only: bool = False
+    weight: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Token verification and policy choice (see glimpse.policy)."""
+
+    secret_file: str = ""
+    algorithms: tuple[str, ...] = ("HS256",)
+    public_key_file: str = ""
+    jwks_url: str = ""
+    issuer: str = "glimpse"
+    audience: str = "glimpse"
+    leeway_seconds: int = 30
+    default_ttl_seconds: int = 3600
+    trusted_proxy: bool = False
+    local_accounts: bool = True
+    policy_profile: str = "glance"
+    policy_overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QuotaSettings:
+    """Per-project limits; a negative value means unlimited."""
+
+    image_count: int = -1
+    image_size_total: int = -1
+    image_stage_total: int = -1
+    tags_per_image: int = 128
+    properties_per_image: int = 128
+    members_per_image: int = 128
+    locations_per_image: int = 10
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """The durable task queue (glimpse.tasks)."""
+
+    run_in_process: bool = True
+    concurrency: int = 2
+    lease_seconds: int = 30
+    poll_seconds: float = 0.5
+    ttl_seconds: int = 48 * 3600
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class GraphQLSettings:
+    """Protection limits and features of /graphql."""
+
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_cost: int = 50_000
+    introspection: bool = True
+    graphiql: bool = True
+    tracing: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one Glimpse deployment."""
+
+    data_dir: Path = Path(".glimpse")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 9292
+    workers: int = 1
+    public_url: str = ""
+    max_image_size: int = TiB
+    max_json_body: int = 1024 * 1024
+    page_default: int = 25
+    page_max: int = 1000
+    upload_lease_seconds: int = 120
+    default_store: str = "local"
+    stores: tuple[StoreConfig, ...] = ()
+    show_multiple_locations: bool = False
+    show_image_direct_url: bool = False
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    tasks: TaskSettings = field(default_factory=TaskSettings)
+    graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'glimpse.db').resolve()}"
+
+    @property
+    def effective_stores(self) -> tuple[StoreConfig, ...]:
+        """Configured stores, or one filesystem store under the data directory."""
+        if self.stores:
+            return self.stores
+        path = str((self.data_dir / "images").resolve())
+        return (StoreConfig(name=self.default_store, type="filesystem", options={"path": path}),)
+
+    @property
+    def multi_store(self) -> bool:
+        """Whether the operator declared stores explicitly (Glance's multi-store mode)."""
+        return len(self.stores) > 1
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build :class:`Settings` from defaults, the TOML file, the environment and overrides."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    data_dir = Path((overrides or {}).get("data_dir") or env.get("GLIMPSE_DATA_DIR", ".glimpse"))
+    toml_path = env.get("GLIMPSE_CONFIG") or str(data_dir / "glimpse.toml")
+    if Path(toml_path).is_file():
+        with open(toml_path, "rb") as fh:
+            raw = tomllib.load(fh)
+    merged = _merge_env(Settings, raw, env, "GLIMPSE_")
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    merged.setdefault("data_dir", str(data_dir))
+    return _build(Settings, merged)
+
+
+def _merge_env(cls: type[Any], raw: dict[str, Any], env: Mapping[str, str], prefix: str) -> dict:
+    out = dict(raw)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            out[f.name] = _merge_env(hint, dict(out.get(f.name, {})), env, f"{prefix}{f.name.upper()}_")
+            continue
+        key = f"{prefix}{f.name.upper()}"
+        if key in env:
+            out[f.name] = env[key]
+    return out
+
+
+def _build(cls: type[Any], raw: Mapping[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise InvalidInput(f"unknown setting(s) in {cls.__name__}: {', '.join(sorted(unknown))}")
+    kwargs = {name: _coerce(name, hints[name], value) for name, value in raw.items()}
+    return cls(**kwargs)
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:  # noqa: PLR0911 - one branch per type
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value)
+    if name == "stores":
+        return _stores(value)
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        return value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
+    if hint is int:
+        return int(value)
+    if hint is float:
+        return float(value)
+    if hint is Path:
+        return Path(value)
+    if origin is tuple:
+        items = json.loads(value) if isinstance(value, str) and value.startswith("[") else value
+        if isinstance(items, str):
+            items = [s.strip() for s in items.split(",") if s.strip()]
+        return tuple(items)
+    if origin in (Mapping, dict) or origin is typing.get_origin(Mapping[str, Any]):
+        return dict(json.loads(value) if isinstance(value, str) else value)
+    if isinstance(hint, types.UnionType):
+        return value
+    return str(value) if hint is str else value
+
+
+def _stores(value: Any) -> tuple[StoreConfig, ...]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    if isinstance(value, Mapping):
+        value = [{"name": k, **v} for k, v in value.items()]
+    stores = []
+    for item in value:
+        item = dict(item)
+        opts = {k: item.pop(k) for k in list(item) if k not in {f.name for f in dataclasses.fields(StoreConfig)}}
+        opts.update(item.pop("options", {}))
+        stores.append(StoreConfig(**item, options=opts))
+    return tuple(stores)

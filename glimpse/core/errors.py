@@ -1,0 +1,90 @@
+"""The one neutral exception tree shared by every layer.
+
+Resolvers, stores and policy raise these; the two edges translate them: the REST layer maps
+``code`` to an HTTP status and Glance's error body, the GraphQL layer puts ``code`` into
+``extensions.code``. No class here knows about HTTP.
+
+    GlimpseError
+    ├── InvalidInput            bad value, unknown filter/sort key, malformed cursor
+    │   └── UnsupportedMediaType  wrong content type, data refused by format inspection
+    ├── Unauthenticated         no, bad or expired credentials
+    ├── Forbidden               visible target, action not allowed
+    ├── NotFound                absent, deleted, or invisible to the caller
+    ├── Conflict                state does not allow the operation (status, duplicate, lock)
+    ├── Gone                    the target disappeared while we worked on it
+    ├── QuotaExceeded           a per-project quota would be exceeded
+    ├── PayloadTooLarge         body or image larger than the configured cap
+    ├── RangeNotSatisfiable     a download range outside the data
+    ├── StoreUnavailable        a blob store failed or is unreachable
+    └── ServiceUnavailable      a dependency (e.g. qemu-img) is missing or overloaded
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GlimpseError(Exception):
+    """Base of every expected failure; ``code`` is stable and part of both APIs."""
+
+    code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(GlimpseError):
+    code = "INVALID_INPUT"
+
+
+class UnsupportedMediaType(InvalidInput):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class Unauthenticated(GlimpseError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(GlimpseError):
+    code = "FORBIDDEN"
+
+
+class NotFound(GlimpseError):
+    code = "NOT_FOUND"
+
+
+class Conflict(GlimpseError):
+    code = "CONFLICT"
+
+
+class Gone(GlimpseError):
+    code = "GONE"
+
+
+class QuotaExceeded(GlimpseError):
+    code = "QUOTA_EXCEEDED"
+
+
+class PayloadTooLarge(GlimpseError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class RangeNotSatisfiable(GlimpseError):
+    code = "RANGE_NOT_SATISFIABLE"
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message, size=size)
+        self.size = size
+
+
+class StoreUnavailable(GlimpseError):
+    code = "STORE_UNAVAILABLE"
+
+
+class ServiceUnavailable(GlimpseError):
+    code = "SERVICE_UNAVAILABLE"
