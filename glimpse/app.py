@@ -1,0 +1,96 @@
+"""Composition root: settings -> database, stores, policy -> the ASGI application.
+
+Mounts ``/graphql`` (GraphiQL on GET), the Glance ``/v2`` REST surface, ``/ui`` and
+``/healthz``. The lifespan opens the database and stores and starts the in-process task
+runner when configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from glimpse.core.config import Settings, load_settings
+from glimpse.core.db import Database
+from glimpse.core.errors import GlimpseError
+from glimpse.policy.rules import Policy
+from glimpse.policy.tokens import TokenVerifier
+from glimpse.resolvers.deps import Deps
+from glimpse.rest_compat import routes as rest_routes
+from glimpse.rest_compat.errors import handle_glimpse_error, handle_unexpected
+from glimpse.schema.root import graphql_app
+from glimpse.middleware import RequestContextMiddleware
+from glimpse.stores.registry import build_stores
+
+log = logging.getLogger(__name__)
+WEB_STATIC = Path(__file__).parent / "web" / "static"
+
+
+def build_deps(settings: Settings) -> Deps:
+    """Everything operations need; shared by the server, the worker and the CLI."""
+    return Deps(
+        settings=settings,
+        db=Database(settings.effective_database_url),
+        stores=build_stores(settings),
+        policy=Policy(settings.auth.policy_profile, settings.auth.policy_overrides),
+    )
+
+
+async def healthz(request: Request) -> Response:
+    deps: Deps = request.app.state.deps
+    async with deps.db.read() as s:
+        await s.connection()
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The whole service as one ASGI app."""
+    settings = settings or load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    deps = build_deps(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for hook in app.state.startup_hooks:
+                await stack.enter_async_context(hook(deps))
+            yield
+        await deps.stores.close()
+        await deps.db.dispose()
+
+    routes = [
+        *rest_routes.routes(),
+        Route("/healthz", healthz),
+        Route("/graphql", graphql_app(settings.graphql), methods=["GET", "POST"]),
+        Route("/ui", lambda r: RedirectResponse("/ui/")),
+    ]
+    if WEB_STATIC.is_dir():
+        routes.append(Mount("/ui", StaticFiles(directory=WEB_STATIC, html=True), name="ui"))
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={GlimpseError: handle_glimpse_error, Exception: handle_unexpected},
+    )
+    app.state.deps = deps
+    app.state.startup_hooks = []
+    app.add_middleware(
+        RequestContextMiddleware,
+        verifier=TokenVerifier(settings),
+        trusted_proxy=settings.auth.trusted_proxy,
+        minor_versions=len(rest_routes.VERSIONS),
+    )
+    return app
+
+
+def app_factory() -> Starlette:
+    """Entry point for ASGI servers started by ``glimpse serve`` (reads the environment)."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app()

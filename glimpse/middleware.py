@@ -1,0 +1,66 @@
+"""ASGI middleware shared by every surface: request ids and caller identity.
+
+Kept as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through untouched.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from glimpse.core.context import Principal, RequestContext, new_request_id
+from glimpse.core.errors import GlimpseError
+from glimpse.policy.identity import Verifier, identify
+
+_VALID_RID = re.compile(r"^req-[0-9a-fA-F-]{36}$")
+_VERSIONED = re.compile(r"^/v2\.(\d+)(/.*)?$")
+
+
+class RequestContextMiddleware:
+    """Sets ``scope['glimpse.ctx']`` and answers with ``x-openstack-request-id``.
+
+    A bad credential does not fail here: the REST dispatcher answers 401, GraphQL reports
+    UNAUTHENTICATED on the fields that need a caller (so GraphiQL and introspection load).
+    """
+
+    def __init__(self, app: ASGIApp, verifier: Verifier, *, trusted_proxy: bool,
+                 minor_versions: int) -> None:
+        self.app, self.verifier, self.trusted_proxy = app, verifier, trusted_proxy
+        self.minor_versions = minor_versions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        incoming = headers.get("x-openstack-request-id", "")
+        rid = incoming if _VALID_RID.match(incoming) else new_request_id()
+        principal, error = self._identify(headers)
+        if principal.authenticated or error is None:
+            pass
+        scope["glimpse.ctx"] = RequestContext(principal=principal, request_id=rid)
+        scope["glimpse.auth_error"] = error
+        scope["glimpse.request_id"] = rid
+        self._strip_minor_version(scope)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-openstack-request-id"] = rid
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+    def _identify(self, headers: Headers) -> tuple[Principal, GlimpseError | None]:
+        try:
+            return identify(headers, self.verifier, trusted_proxy=self.trusted_proxy), None
+        except GlimpseError as exc:
+            return Principal.anonymous(), exc
+
+    def _strip_minor_version(self, scope: Scope) -> None:
+        """``/v2.N/...`` is ``/v2/...`` for every advertised N."""
+        m = _VERSIONED.match(scope.get("path", ""))
+        if m and int(m.group(1)) < self.minor_versions:
+            scope["path"] = "/v2" + (m.group(2) or "")
+            scope["raw_path"] = scope["path"].encode()

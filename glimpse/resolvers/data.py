@@ -1,0 +1,283 @@
+"""Image data: streamed upload into a store and streamed (ranged) download.
+
+Upload contract: only one writer per image (the ``queued -> saving`` transition is a
+conditional UPDATE holding a renewable lease); bytes are hashed (md5 + sha512), counted and
+capped while they stream; any failure - client gone, cap exceeded, store full, format refused,
+image deleted meanwhile - removes the blob and restores ``queued``. Nothing half-written is
+ever marked active.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import anyio
+from sqlalchemy import and_, or_, update
+from sqlmodel import col, select
+
+from glimpse.core.clock import utcnow
+from glimpse.core.context import RequestContext
+from glimpse.core.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+    RangeNotSatisfiable,
+)
+from glimpse.models.tables import Image, ImageLocation
+from glimpse.resolvers import events
+from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.images import ImageRecord, load_for, load_visible, record_of, remove_blobs
+from glimpse.stores.base import BlobStore, StoredBlob
+from glimpse.stores.inspect import FormatInspection
+from glimpse.stores.streaming import HashingStream
+
+log = logging.getLogger(__name__)
+INSPECTED_CONTAINERS = frozenset({"bare"})
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """A parsed single range request: ``start`` inclusive, ``end`` inclusive or ``None``;
+    ``suffix`` is the ``bytes=-N`` form."""
+
+    start: int | None = None
+    end: int | None = None
+    suffix: int | None = None
+
+
+@dataclass
+class Download:
+    """Everything a response needs, decided before its first byte is sent."""
+
+    image: Image
+    size: int
+    start: int
+    end: int  # exclusive
+    partial: bool
+    store: BlobStore | None
+    uri: str | None
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+    def local_path(self) -> Path | None:
+        return self.store.local_path(self.uri) if self.store and self.uri else None
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        assert self.store is not None and self.uri is not None
+        return self.store.open(self.uri, self.start, self.end)
+
+
+async def upload(
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    chunks: AsyncIterable[bytes],
+    *,
+    expected_size: int | None = None,
+    store_name: str | None = None,
+) -> ImageRecord:
+    """Stream ``chunks`` into a store and make the image active with its checksums."""
+    store = deps.stores.get(store_name) if store_name else deps.stores.default
+    if store.read_only:
+        raise Forbidden(f"Store {store.name} is read-only")
+    lock = uuid.uuid4().hex
+    image = await _begin_upload(deps, ctx, image_id, lock, expected_size)
+    blob: StoredBlob | None = None
+    try:
+        async with _lease(deps, image.id, lock):
+            stream, inspection = _instrument(deps, image, chunks, expected_size)
+            blob = await store.put(f"{image.id}-{lock[:8]}", stream)
+        virtual_size = _verdict(image, inspection, stream.size)
+        record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
+        blob = None
+        return record
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await _abort_upload(deps, ctx, image.id, lock, blob, exc)
+        raise
+
+
+async def _begin_upload(
+    deps: Deps, ctx: RequestContext, image_id: str, lock: str, expected_size: int | None
+) -> Image:
+    """Authorize, check state, then take the writer lock: ``queued -> saving`` atomically."""
+    async with deps.db.begin() as s:
+        image = await load_for(s, deps, ctx, image_id, "upload_image")
+        if image.status in ("deactivated",):
+            raise Forbidden("Image is deactivated")
+        if image.status != "queued" and not _stale_lock(image):
+            raise Conflict(f"Image {image.id} is not queued (status '{image.status}'): "
+                           "data can be uploaded once")
+        if not image.disk_format or not image.container_format:
+            raise InvalidInput("Properties disk_format and container_format must be set "
+                               "prior to uploading data.")
+        if expected_size is not None and expected_size > deps.settings.max_image_size:
+            raise QuotaExceeded("Image exceeds the size limit")
+        now = utcnow()
+        lease = now + timedelta(seconds=deps.settings.upload_lease_seconds)
+        result = await s.exec(
+            update(Image)
+            .where(col(Image.id) == image.id, or_(
+                col(Image.status) == "queued",
+                and_(col(Image.status) == "saving", col(Image.lock_expires_at) < now)))
+            .values(status="saving", lock_owner=lock, lock_expires_at=lease, updated_at=now)
+        )
+        if result.rowcount != 1:
+            raise Conflict(f"Image {image.id} is already receiving data")
+        events.record(s, ctx, image.id, "upload_started", {"status": "saving"})
+    image.status, image.lock_owner = "saving", lock
+    return image
+
+
+def _stale_lock(image: Image) -> bool:
+    return (image.status == "saving" and image.lock_expires_at is not None
+            and image.lock_expires_at < utcnow())
+
+
+def _instrument(
+    deps: Deps, image: Image, chunks: AsyncIterable[bytes], expected: int | None
+) -> tuple[HashingStream, FormatInspection | None]:
+    inspection = FormatInspection() if image.container_format in INSPECTED_CONTAINERS else None
+    stream = HashingStream(
+        chunks,
+        max_size=deps.settings.max_image_size,
+        expected_size=expected,
+        observers=[inspection] if inspection else [],
+    )
+    return stream, inspection
+
+
+def _verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
+    if inspection is None:
+        return None
+    inspection.verdict(image.disk_format or "raw")
+    vsize = inspection.virtual_size
+    return size if vsize is None or image.disk_format == "raw" else vsize
+
+
+@contextlib.asynccontextmanager
+async def _lease(deps: Deps, image_id: str, lock: str) -> AsyncIterator[None]:
+    """Renew the writer lock while streaming, so a crashed writer's lock expires but a slow
+    live one never loses it."""
+    period = max(1.0, deps.settings.upload_lease_seconds / 3)
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(period)
+            until = utcnow() + timedelta(seconds=deps.settings.upload_lease_seconds)
+            async with deps.db.begin() as s:
+                await s.exec(update(Image).where(col(Image.id) == image_id,
+                                                 col(Image.lock_owner) == lock)
+                             .values(lock_expires_at=until))
+
+    task = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def _finish_upload(
+    deps: Deps, ctx: RequestContext, image: Image, lock: str, store: BlobStore,
+    blob: StoredBlob, stream: HashingStream, virtual_size: int | None,
+) -> ImageRecord:
+    async with deps.db.begin() as s:
+        current = (await s.exec(select(Image).where(Image.id == image.id).with_for_update())).one()
+        if current.deleted or current.lock_owner != lock or current.status != "saving":
+            raise Gone(f"Image {image.id} was deleted or taken over during the upload")
+        current.size, current.virtual_size = stream.size, virtual_size
+        current.checksum, current.os_hash_algo, current.os_hash_value = (
+            stream.md5, "sha512", stream.sha512)
+        current.status, current.lock_owner, current.lock_expires_at = "active", None, None
+        current.updated_at = utcnow()
+        s.add(current)
+        s.add(ImageLocation(image_id=image.id, store=store.name, url=blob.uri,
+                            meta={"store": store.name}))
+        events.record(s, ctx, image.id, "upload", {
+            "status": "active", "size": stream.size, "checksum": stream.md5,
+            "store": store.name, "virtual_size": virtual_size})
+        return await record_of(s, current)
+
+
+async def _abort_upload(
+    deps: Deps, ctx: RequestContext, image_id: str, lock: str,
+    blob: StoredBlob | None, exc: BaseException,
+) -> None:
+    """Remove what was written and give the image back to ``queued`` (if still ours)."""
+    if blob is not None:
+        await remove_blobs(deps, [blob.uri])
+    try:
+        async with deps.db.begin() as s:
+            result = await s.exec(
+                update(Image).where(col(Image.id) == image_id, col(Image.lock_owner) == lock,
+                                    col(Image.status) == "saving")
+                .values(status="queued", lock_owner=None, lock_expires_at=None,
+                        size=None, virtual_size=None, updated_at=utcnow()))
+            if result.rowcount:
+                events.record(s, ctx, image_id, "upload_failed",
+                              {"status": "queued", "reason": _reason(exc)})
+    except Exception:
+        log.exception("could not restore image %s to queued", image_id)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return "upload cancelled (client disconnected)"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+# ---------------------------------------------------------------------------- download
+
+
+async def prepare_download(
+    deps: Deps, ctx: RequestContext, image_id: str, rng: ByteRange | None = None
+) -> Download:
+    """Check visibility, policy, status and range before any byte is sent."""
+    async with deps.db.read() as s:
+        image, target = await load_visible(s, deps, ctx, image_id)
+        deps.policy.enforce("download_image", ctx.principal, target)
+        if image.status == "deactivated" and not ctx.is_admin:
+            raise Forbidden("The requested image has been deactivated. "
+                            "Image data download is forbidden.")
+        loc = (await s.exec(select(ImageLocation).where(
+            ImageLocation.image_id == image.id, ImageLocation.status == "active")
+            .order_by(col(ImageLocation.id)))).first()
+    if loc is None or image.size is None:
+        return Download(image, 0, 0, 0, False, None, None)
+    size = image.size
+    start, end = _resolve_range(rng, size)
+    store = deps.stores.for_uri(loc.url)
+    return Download(image, size, start, end, rng is not None, store, loc.url)
+
+
+def _resolve_range(rng: ByteRange | None, size: int) -> tuple[int, int]:
+    if rng is None:
+        return 0, size
+    if rng.suffix is not None:
+        if rng.suffix == 0 or size == 0:
+            raise RangeNotSatisfiable("Requested range not satisfiable", size=size)
+        return max(0, size - rng.suffix), size
+    start = rng.start or 0
+    if start >= size:
+        raise RangeNotSatisfiable("Requested range not satisfiable", size=size)
+    end = size if rng.end is None else min(rng.end + 1, size)
+    if end <= start:
+        raise RangeNotSatisfiable("Requested range not satisfiable", size=size)
+    return start, end
+
+
+__all__ = ["ByteRange", "Download", "NotFound", "prepare_download", "upload"]

@@ -1,0 +1,491 @@
+"""Image operations: the one place their rules live, for GraphQL, REST, the console and tasks.
+
+Every operation reads the same way: authorize -> load (scoped) -> validate / transition ->
+persist (with an event) -> side effects after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from glimpse.core.clock import utcnow
+from glimpse.core.context import RequestContext
+from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
+from glimpse.models import query as q
+from glimpse.models.scope import get_scope, list_scope
+from glimpse.models.status import check_transition
+from glimpse.models.tables import Image, ImageLocation, ImageMember, ImageProperty, ImageTag
+from glimpse.policy.rules import Target
+from glimpse.resolvers import events
+from glimpse.resolvers import image_rules as rules
+from glimpse.resolvers.deps import Deps
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImageRecord:
+    """An image with its custom properties, tags and the stores holding its data."""
+
+    image: Image
+    properties: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    stores: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImageCreate:
+    """Base attributes and custom properties in one mapping, as both APIs receive them."""
+
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PatchOp:
+    """One change. ``add`` creates or overwrites, ``replace`` needs an existing custom
+    property, ``remove`` deletes a custom property."""
+
+    op: Literal["add", "replace", "remove"]
+    name: str
+    value: Any = None
+
+
+@dataclass
+class ImagePatch:
+    """An ordered list of changes applied atomically. ``add_must_be_new`` is the v2.0
+    JSON-patch dialect, where ``add`` on an existing attribute is a conflict."""
+
+    ops: Sequence[PatchOp]
+    add_must_be_new: bool = False
+
+
+@dataclass
+class Page:
+    items: list[ImageRecord]
+    has_next: bool
+    keys: tuple[q.SortKey, ...]
+    total: int | None = None
+
+    def cursor(self, record: ImageRecord) -> q.Keyset:
+        return q.keyset_of(record.image, self.keys)
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+async def member_status(session: AsyncSession, image_id: str, project: str | None) -> str | None:
+    if project is None:
+        return None
+    row = await session.get(ImageMember, (image_id, project))
+    return row.status if row else None
+
+
+async def load_visible(
+    session: AsyncSession, deps: Deps, ctx: RequestContext, image_id: str, *, lock: bool = False
+) -> tuple[Image, Target]:
+    """The image if the caller may see it; :class:`NotFound` otherwise (never 403)."""
+    try:
+        image_id = rules.validate_id(image_id)
+    except InvalidInput as exc:
+        raise NotFound(f"No image found with ID {image_id}") from exc
+    stmt = select(Image).where(
+        Image.id == image_id, col(Image.deleted).is_(False), get_scope(ctx.principal)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    image = (await session.exec(stmt)).first()
+    if image is None:
+        raise NotFound(f"No image found with ID {image_id}")
+    target = Target(
+        owner=image.owner,
+        visibility=image.visibility,
+        member_status=await member_status(session, image.id, ctx.project_id),
+    )
+    if not deps.policy.allows("get_image", ctx.principal, target):
+        raise NotFound(f"No image found with ID {image_id}")
+    return image, target
+
+
+async def load_for(
+    session: AsyncSession, deps: Deps, ctx: RequestContext, image_id: str, action: str
+) -> Image:
+    """Visible image on which ``action`` is allowed (404 if invisible, 403 if not allowed)."""
+    image, target = await load_visible(session, deps, ctx, image_id, lock=True)
+    deps.policy.enforce(action, ctx.principal, target)
+    return image
+
+
+async def details(session: AsyncSession, images: Sequence[Image]) -> list[ImageRecord]:
+    """Attach properties, tags and stores to many images with three queries in all."""
+    ids = [i.id for i in images]
+    props = await properties_for(session, ids)
+    tags = await tags_for(session, ids)
+    stores = await stores_for(session, ids)
+    return [ImageRecord(i, props[i.id], tags[i.id], stores[i.id]) for i in images]
+
+
+async def properties_for(session: AsyncSession, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {i: {} for i in ids}
+    if ids:
+        rows = await session.exec(select(ImageProperty).where(col(ImageProperty.image_id).in_(ids)))
+        for p in rows:
+            if p.name not in rules.HIDDEN_PROPERTIES:
+                out[p.image_id][p.name] = p.value
+    return out
+
+
+async def tags_for(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = await session.exec(
+            select(ImageTag).where(col(ImageTag.image_id).in_(ids)).order_by(col(ImageTag.value))
+        )
+        for t in rows:
+            out[t.image_id].append(t.value)
+    return out
+
+
+async def stores_for(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = await session.exec(
+            select(ImageLocation)
+            .where(col(ImageLocation.image_id).in_(ids), ImageLocation.status == "active")
+            .order_by(col(ImageLocation.id))
+        )
+        for loc in rows:
+            if loc.store not in out[loc.image_id]:
+                out[loc.image_id].append(loc.store)
+    return out
+
+
+async def record_of(session: AsyncSession, image: Image) -> ImageRecord:
+    return (await details(session, [image]))[0]
+
+
+# ---------------------------------------------------------------------------- reads
+
+
+async def get(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
+    """One image with its details."""
+    async with deps.db.read() as s:
+        image, _ = await load_visible(s, deps, ctx, image_id)
+        return await record_of(s, image)
+
+
+async def get_many(deps: Deps, ctx: RequestContext, ids: Sequence[str]) -> list[Image | None]:
+    """Visible images by id in the given order, ``None`` for unknown or invisible ones (used by
+    federation's batched entity resolution). One query."""
+    valid = []
+    for i in ids:
+        try:
+            valid.append(rules.validate_id(i))
+        except InvalidInput:
+            continue
+    found: dict[str, Image] = {}
+    if valid:
+        async with deps.db.read() as s:
+            rows = await s.exec(
+                select(Image).where(
+                    col(Image.id).in_(valid), col(Image.deleted).is_(False), get_scope(ctx.principal)
+                )
+            )
+            found = {r.id: r for r in rows}
+    out: list[Image | None] = []
+    for i in ids:
+        try:
+            out.append(found.get(rules.validate_id(i)))
+        except InvalidInput:
+            out.append(None)
+    return out
+
+
+async def list_images(
+    deps: Deps, ctx: RequestContext, query: q.ListQuery, *, with_details: bool = True
+) -> Page:
+    """A page of visible images: filters, sort and keyset pagination compiled into one query."""
+    deps.policy.enforce("get_images", ctx.principal)
+    if query.member_status not in ("pending", "accepted", "rejected", "all"):
+        raise InvalidInput(f"Invalid member_status: {query.member_status}")
+    if query.visibility not in (None, "public", "private", "shared", "community", "all"):
+        raise InvalidInput(f"Invalid visibility: {query.visibility}")
+    limit = max(0, min(query.limit, deps.settings.page_max))
+    query = _with_limit(query, limit)
+    keys = q.effective_sort(query.sort)
+    scope = list_scope(ctx.principal, query.visibility, query.member_status)
+    async with deps.db.read() as s:
+        rows = list((await s.exec(q.page_statement(scope, query, keys))).all())
+        has_next = len(rows) > limit
+        rows = rows[:limit]
+        if query.reverse:
+            rows.reverse()
+        total = None
+        if query.with_total:
+            total = int((await s.exec(q.count_statement(scope, query))).one())
+        items = await details(s, rows) if with_details else [ImageRecord(r) for r in rows]
+    return Page(items=items, has_next=has_next, keys=keys, total=total)
+
+
+def _with_limit(query: q.ListQuery, limit: int) -> q.ListQuery:
+    from dataclasses import replace
+
+    return replace(query, limit=limit)
+
+
+async def keyset_for_marker(
+    deps: Deps, ctx: RequestContext, marker: str, sort: Sequence[q.SortKey]
+) -> q.Keyset:
+    """Glance's marker (an image id) as the keyset of that image; invisible marker -> 400."""
+    try:
+        async with deps.db.read() as s:
+            image, _ = await load_visible(s, deps, ctx, marker)
+    except NotFound as exc:
+        raise InvalidInput(f"marker {marker} could not be found.") from exc
+    return q.keyset_of(image, q.effective_sort(sort))
+
+
+# ---------------------------------------------------------------------------- writes
+
+
+async def create(deps: Deps, ctx: RequestContext, data: ImageCreate) -> ImageRecord:
+    """Create a queued image (Glance defaults) owned by the caller's project."""
+    values = dict(data.values)
+    base, props, tags = _split_create(values)
+    owner = base.get("owner", ctx.project_id)
+    if owner != ctx.project_id:
+        deps.policy.enforce("set_image_owner", ctx.principal, Target(owner=owner))
+    target = Target(owner=owner, visibility=base.get("visibility", "shared"))
+    deps.policy.enforce("add_image", ctx.principal, target)
+    _check_visibility_change(deps, ctx, target, base.get("visibility"))
+    _check_counts(deps, len(props), len(tags))
+    image_id = rules.validate_id(values["id"]) if "id" in values else str(uuid.uuid4())
+    now = utcnow()
+    image = Image(id=image_id, owner=owner, created_at=now, updated_at=now,
+                  **{k: v for k, v in base.items() if k != "owner"})
+    async with deps.db.begin() as s:
+        await _check_image_quota(deps, s, owner)
+        if await s.get(Image, image_id) is not None:
+            raise Conflict(f"An image with identifier {image_id} already exists")
+        s.add(image)
+        await s.flush()
+        s.add_all([ImageProperty(image_id=image_id, name=k, value=v) for k, v in props.items()])
+        s.add_all([ImageTag(image_id=image_id, value=t) for t in tags])
+        events.record(s, ctx, image_id, "create", {**base, "properties": props, "tags": tags})
+    return ImageRecord(image, props, sorted(tags), [])
+
+
+def _split_create(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    base: dict[str, Any] = {}
+    props: dict[str, str] = {}
+    tags: list[str] = []
+    for name, value in values.items():
+        if name == "id":
+            continue
+        rules.check_writable(name, creating=True)
+        if name == "tags":
+            tags = rules.validate_tags(value)
+        elif name in rules.WRITABLE:
+            base[name] = rules.validate_base(name, value)
+        else:
+            k, v = rules.validate_property(name, value)
+            props[k] = v
+    return base, props, tags
+
+
+def _check_visibility_change(
+    deps: Deps, ctx: RequestContext, target: Target, visibility: str | None
+) -> None:
+    if visibility == "public":
+        deps.policy.enforce("publicize_image", ctx.principal, target)
+    elif visibility == "community":
+        deps.policy.enforce("communitize_image", ctx.principal, target)
+
+
+def _check_counts(deps: Deps, n_props: int, n_tags: int) -> None:
+    quotas = deps.settings.quotas
+    if 0 <= quotas.properties_per_image < n_props:
+        raise QuotaExceeded(f"Maximum number of properties exceeded ({quotas.properties_per_image})")
+    if 0 <= quotas.tags_per_image < n_tags:
+        raise QuotaExceeded(f"Maximum number of tags exceeded ({quotas.tags_per_image})")
+
+
+async def _check_image_quota(deps: Deps, s: AsyncSession, owner: str | None) -> None:
+    limit = deps.settings.quotas.image_count
+    if limit < 0 or owner is None:
+        return
+    count = (await s.exec(select(func.count()).select_from(Image).where(
+        Image.owner == owner, col(Image.deleted).is_(False)))).one()
+    if count >= limit:
+        raise QuotaExceeded(f"Image count quota of {limit} reached for project {owner}")
+
+
+async def update(deps: Deps, ctx: RequestContext, image_id: str, patch: ImagePatch) -> ImageRecord:
+    """Apply all changes of ``patch`` or none of them."""
+    async with deps.db.begin() as s:
+        image = await load_for(s, deps, ctx, image_id, "modify_image")
+        record = await record_of(s, image)
+        changes = _apply(deps, ctx, record, patch)
+        if changes:
+            _check_counts(deps, len(record.properties), len(record.tags))
+            await _persist(s, record, changes)
+            image.updated_at = utcnow()
+            s.add(image)
+            events.record(s, ctx, image.id, "update", changes)
+    return record
+
+
+def _apply(deps: Deps, ctx: RequestContext, rec: ImageRecord, patch: ImagePatch) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for op in patch.ops:
+        rules.check_writable(op.name, creating=False)
+        if op.name in rules.COMPUTED:
+            raise rules.missing_property(op.name)
+        if op.name in rules.WRITABLE:
+            _apply_base(deps, ctx, rec, op, patch.add_must_be_new)
+            changes[op.name] = rec.tags if op.name == "tags" else getattr(rec.image, op.name)
+        else:
+            _apply_property(rec, op, patch.add_must_be_new)
+            changes[f"properties.{op.name}"] = rec.properties.get(op.name)
+    return changes
+
+
+def _apply_base(deps: Deps, ctx: RequestContext, rec: ImageRecord, op: PatchOp, strict: bool) -> None:
+    if op.op == "remove":
+        raise Forbidden(f"Attribute '{op.name}' may not be removed.")
+    if op.op == "add" and strict:
+        raise Conflict(f"Attribute '{op.name}' already exists; use replace.")
+    value = rules.validate_base(op.name, op.value)
+    image = rec.image
+    target = Target(owner=image.owner, visibility=image.visibility)
+    if op.name == "tags":
+        rec.tags = sorted(value)
+        return
+    if op.name == "owner" and value != image.owner:
+        deps.policy.enforce("set_image_owner", ctx.principal, target)
+    if op.name == "visibility" and value != image.visibility:
+        _check_visibility_change(deps, ctx, target, value)
+    if getattr(image, op.name) != value:
+        rules.check_formats_mutable(image.status, op.name)
+    setattr(image, op.name, value)
+
+
+def _apply_property(rec: ImageRecord, op: PatchOp, strict: bool) -> None:
+    exists = op.name in rec.properties
+    if op.op == "remove":
+        if not exists:
+            raise rules.missing_property(op.name)
+        del rec.properties[op.name]
+        return
+    if op.op == "replace" and not exists:
+        raise rules.missing_property(op.name)
+    if op.op == "add" and strict and exists:
+        raise Conflict(f"Property '{op.name}' already exists; use replace.")
+    name, value = rules.validate_property(op.name, op.value)
+    rec.properties[name] = value
+
+
+async def _persist(s: AsyncSession, rec: ImageRecord, changes: dict[str, Any]) -> None:
+    image_id = rec.image.id
+    if any(k.startswith("properties.") for k in changes):
+        await s.exec(sa_delete(ImageProperty).where(col(ImageProperty.image_id) == image_id))
+        s.add_all([ImageProperty(image_id=image_id, name=k, value=v)
+                   for k, v in rec.properties.items()])
+    if "tags" in changes:
+        await s.exec(sa_delete(ImageTag).where(col(ImageTag.image_id) == image_id))
+        s.add_all([ImageTag(image_id=image_id, value=t) for t in rec.tags])
+
+
+async def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
+    """Soft-delete an image and remove its data (protected images refuse)."""
+    async with deps.db.begin() as s:
+        image = await load_for(s, deps, ctx, image_id, "delete_image")
+        if image.protected:
+            raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
+        check_transition(image.status, "deleted")
+        locations = list((await s.exec(
+            select(ImageLocation).where(ImageLocation.image_id == image.id))).all())
+        image.status, image.deleted, image.deleted_at = "deleted", True, utcnow()
+        image.updated_at = image.deleted_at
+        s.add(image)
+        await s.exec(sa_delete(ImageLocation).where(col(ImageLocation.image_id) == image.id))
+        events.record(s, ctx, image.id, "delete", {"status": "deleted"})
+    await remove_blobs(deps, [loc.url for loc in locations])
+
+
+async def remove_blobs(deps: Deps, uris: Iterable[str]) -> None:
+    """Best-effort blob removal after the catalog change committed (stores are idempotent)."""
+    for uri in uris:
+        try:
+            await deps.stores.for_uri(uri).delete(uri)
+        except Exception:  # a leftover blob must not undo a committed delete
+            log.exception("could not remove blob %s", uri)
+
+
+async def add_tag(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
+    tag = rules.validate_tag(tag)
+    async with deps.db.begin() as s:
+        image = await load_for(s, deps, ctx, image_id, "modify_image")
+        if await s.get(ImageTag, (image.id, tag)) is not None:
+            return
+        count = (await s.exec(select(func.count()).select_from(ImageTag).where(
+            ImageTag.image_id == image.id))).one()
+        _check_counts(deps, 0, count + 1)
+        s.add(ImageTag(image_id=image.id, value=tag))
+        image.updated_at = utcnow()
+        s.add(image)
+        events.record(s, ctx, image.id, "add_tag", {"tag": tag})
+
+
+async def remove_tag(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
+    async with deps.db.begin() as s:
+        image = await load_for(s, deps, ctx, image_id, "modify_image")
+        row = await s.get(ImageTag, (image.id, tag))
+        if row is None:
+            raise NotFound(f"Tag {tag} not found on image {image.id}")
+        await s.delete(row)
+        image.updated_at = utcnow()
+        s.add(image)
+        events.record(s, ctx, image.id, "remove_tag", {"tag": tag})
+
+
+async def set_property(
+    deps: Deps, ctx: RequestContext, image_id: str, name: str, value: str
+) -> ImageRecord:
+    return await update(deps, ctx, image_id, ImagePatch([PatchOp("add", name, value)]))
+
+
+async def remove_property(deps: Deps, ctx: RequestContext, image_id: str, name: str) -> ImageRecord:
+    return await update(deps, ctx, image_id, ImagePatch([PatchOp("remove", name)]))
+
+
+async def set_status(
+    deps: Deps, ctx: RequestContext, image_id: str, action: str, to: str, allowed_from: str
+) -> ImageRecord:
+    """Deactivate / reactivate: idempotent when already there, 403 from other states."""
+    async with deps.db.begin() as s:
+        image = await load_for(s, deps, ctx, image_id, action)
+        if image.status != to:
+            if image.status != allowed_from:
+                raise Forbidden(f"Not allowed to {action} an image in status '{image.status}'")
+            check_transition(image.status, to)
+            image.status, image.updated_at = to, utcnow()
+            s.add(image)
+            events.record(s, ctx, image.id, action, {"status": to})
+        return await record_of(s, image)
+
+
+async def deactivate(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
+    return await set_status(deps, ctx, image_id, "deactivate", "deactivated", "active")
+
+
+async def reactivate(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
+    return await set_status(deps, ctx, image_id, "reactivate", "active", "deactivated")

@@ -1,0 +1,94 @@
+"""``PUT``/``GET /v2/images/{id}/file``: streamed in and out, never buffered whole."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from glimpse.core.errors import InvalidInput, UnsupportedMediaType
+from glimpse.resolvers import data
+from glimpse.resolvers.data import ByteRange
+from glimpse.rest_compat.wire import ctx_of, deps_of
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+async def upload(request: Request) -> Response:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/octet-stream":
+        raise UnsupportedMediaType(f"Content-Type must be application/octet-stream, not {ctype!r}")
+    size = _size_header(request.headers.get("x-openstack-image-size"))
+    await data.upload(
+        deps_of(request), ctx_of(request), request.path_params["image_id"], _body(request),
+        expected_size=size, store_name=request.headers.get("x-image-meta-store"),
+    )
+    return Response(status_code=204)
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except ClientDisconnect as exc:
+        raise InvalidInput("Client disconnected before the upload completed") from exc
+
+
+def _size_header(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidInput("x-openstack-image-size must be an integer") from exc
+    if value < 0:
+        raise InvalidInput("x-openstack-image-size must not be negative")
+    return value
+
+
+async def download(request: Request) -> Response:
+    rng = parse_range(request.headers.get("range"), request.headers.get("content-range"))
+    dl = await data.prepare_download(deps_of(request), ctx_of(request),
+                                     request.path_params["image_id"], rng)
+    if dl.store is None:
+        return Response(status_code=204)
+    headers = {"Content-Length": str(dl.length)}
+    if dl.image.checksum:
+        headers["Content-MD5"] = dl.image.checksum
+    path = dl.local_path()
+    if not dl.partial and path is not None:
+        # Full downloads from local files go through the server's file fast path.
+        return FileResponse(path, headers=headers, media_type="application/octet-stream")
+    status = 200
+    if dl.partial:
+        status = 206
+        headers["Content-Range"] = f"bytes {dl.start}-{dl.end - 1}/{dl.size}"
+    return StreamingResponse(dl.chunks(), status_code=status, headers=headers,
+                             media_type="application/octet-stream")
+
+
+def parse_range(range_header: str | None, content_range: str | None) -> ByteRange | None:
+    """One ``bytes=a-b`` / ``bytes=-n`` range (several ranges are a 400), or Glance's legacy
+    request ``Content-Range``."""
+    if range_header:
+        if "," in range_header:
+            raise InvalidInput("Multiple ranges are not supported")
+        m = _RANGE.match(range_header.strip())
+        if not m or (not m.group(1) and not m.group(2)):
+            raise InvalidInput(f"Invalid Range header: {range_header}")
+        start, end = m.group(1), m.group(2)
+        if not start:
+            return ByteRange(suffix=int(end))
+        if end and int(end) < int(start):
+            raise InvalidInput(f"Invalid Range header: {range_header}")
+        return ByteRange(start=int(start), end=int(end) if end else None)
+    if content_range:
+        m = _CONTENT_RANGE.match(content_range.strip())
+        if not m:
+            raise InvalidInput(f"Invalid Content-Range header: {content_range}")
+        return ByteRange(start=int(m.group(1)), end=int(m.group(2)))
+    return None

@@ -1,0 +1,108 @@
+"""The one route table of the Glance ``/v2`` surface.
+
+Each path lists its methods; a wrong method gets 405 with ``Allow``, a body on a bodiless
+route gets 400, and every handler runs with an authenticated caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from glimpse.core.errors import InvalidInput, Unauthenticated
+from glimpse.rest_compat import image_data, images
+from glimpse.rest_compat.errors import error_response
+from glimpse.rest_compat.wire import ctx_of
+
+Handler = Callable[[Request], Awaitable[Response]]
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+# Minor versions we implement; the highest is CURRENT.
+VERSIONS = tuple(f"2.{n}" for n in range(0, 8))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    handler: Handler
+    body: bool = False  # whether a request body is expected
+
+
+ROUTES: dict[str, dict[str, Endpoint]] = {
+    "/v2/images": {
+        "GET": Endpoint(images.index, body=True),  # Glance does not reject a body here
+        "POST": Endpoint(images.create, body=True),
+    },
+    "/v2/images/{image_id}": {
+        "GET": Endpoint(images.show),
+        "PATCH": Endpoint(images.patch, body=True),
+        "DELETE": Endpoint(images.delete),
+    },
+    "/v2/images/{image_id}/file": {
+        "GET": Endpoint(image_data.download),
+        "PUT": Endpoint(image_data.upload, body=True),
+    },
+    "/v2/images/{image_id}/tags/{tag}": {
+        "PUT": Endpoint(images.add_tag),
+        "DELETE": Endpoint(images.remove_tag),
+    },
+    "/v2/images/{image_id}/actions/deactivate": {"POST": Endpoint(images.deactivate)},
+    "/v2/images/{image_id}/actions/reactivate": {"POST": Endpoint(images.reactivate)},
+}
+
+
+def dispatcher(methods: dict[str, Endpoint]) -> Handler:
+    allow = ", ".join(methods)
+
+    async def dispatch(request: Request) -> Response:
+        endpoint = methods.get(request.method)
+        if endpoint is None and request.method == "HEAD" and "GET" in methods:
+            endpoint = methods["GET"]
+        if endpoint is None:
+            return error_response(request, 405, "The method is not allowed for this resource.",
+                                  {"Allow": allow})
+        if not ctx_of(request).principal.authenticated:
+            raise Unauthenticated("Authentication required")
+        if not endpoint.body and _has_body(request):
+            raise InvalidInput("A body is not expected with this request.")
+        return await endpoint.handler(request)
+
+    return dispatch
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "chunked" in request.headers.get("transfer-encoding", "").lower()
+
+
+def versions_body(request: Request) -> dict[str, object]:
+    base = request.app.state.deps.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    href = f"{base}/v2/"
+    entries = [
+        {"id": f"v{v}", "status": "CURRENT" if v == VERSIONS[-1] else "SUPPORTED",
+         "links": [{"rel": "self", "href": href}]}
+        for v in reversed(VERSIONS)
+    ]
+    return {"versions": entries}
+
+
+async def root(request: Request) -> Response:
+    return JSONResponse(versions_body(request), status_code=300)
+
+
+async def versions(request: Request) -> Response:
+    return JSONResponse(versions_body(request), status_code=200)
+
+
+def routes() -> list[Route]:
+    table = [Route(path, dispatcher(methods), methods=ALL_METHODS) for path, methods in ROUTES.items()]
+    return [
+        Route("/", root, methods=["GET", "HEAD"]),
+        Route("/versions", versions, methods=["GET", "HEAD"]),
+        *table,
+    ]

@@ -1,0 +1,37 @@
+"""The GraphQL request context: the caller, the shared dependencies and per-request loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.types import Info as _Info
+
+from glimpse.core.context import RequestContext
+from glimpse.core.errors import GlimpseError, Unauthenticated
+from glimpse.resolvers.deps import Deps
+from glimpse.schema.loaders import Loaders
+
+
+@dataclass
+class GraphQLContext:
+    deps: Deps
+    request_ctx: RequestContext
+    auth_error: GlimpseError | None = None
+    loaders: Loaders = field(init=False)
+    request: Any = None
+    response: Any = None
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.deps, self.request_ctx)
+
+    def caller(self) -> RequestContext:
+        """The authenticated caller; anonymous or bad credentials fail here, per field."""
+        if self.auth_error is not None:
+            raise self.auth_error
+        if not self.request_ctx.principal.authenticated:
+            raise Unauthenticated("Authentication required: send a Bearer token")
+        return self.request_ctx
+
+
+Info = _Info[GraphQLContext, None]

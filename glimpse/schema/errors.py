@@ -1,0 +1,46 @@
+"""Expected failures carry ``extensions.code``; anything else is masked with a request id."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from glimpse.core.errors import GlimpseError
+
+log = logging.getLogger("glimpse.graphql")
+
+
+class ErrorCodes(MaskErrors):
+    """Adds ``extensions.code`` to expected errors and masks unexpected exceptions.
+
+    GraphQL's own parse and validation errors (no ``original_error``) pass through with code
+    ``GRAPHQL_VALIDATION_FAILED``; the request id in masked errors finds the logged trace.
+    """
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._one(e) for e in errors]
+
+    def _one(self, error: GraphQLError) -> GraphQLError:
+        orig = error.original_error
+        if orig is None:
+            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+            return error
+        if isinstance(orig, GlimpseError):
+            return GraphQLError(error.message, nodes=error.nodes, source=error.source,
+                                positions=error.positions, path=error.path, original_error=orig,
+                                extensions={"code": orig.code})
+        if isinstance(orig, GraphQLError):  # e.g. a scalar's parse error
+            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+            return error
+        rid = self._request_id()
+        log.error("unexpected error (%s) at %s", rid, error.path, exc_info=orig)
+        return GraphQLError(f"Internal server error (request {rid})", nodes=error.nodes,
+                            source=error.source, positions=error.positions, path=error.path,
+                            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": rid})
+
+    def _request_id(self) -> str:
+        ctx = self.execution_context.context
+        rc = getattr(ctx, "request_ctx", None)
+        return rc.request_id if rc is not None else ""

@@ -1,0 +1,53 @@
+"""Per-request DataLoaders: a page of N images costs a constant number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from glimpse.core.context import RequestContext
+from glimpse.models.tables import ImageEvent, ImageMember
+from glimpse.resolvers import events, images, members
+from glimpse.resolvers.deps import Deps
+
+
+class Loaders:
+    """One loader per relation, created per request (never shared between callers)."""
+
+    def __init__(self, deps: Deps, ctx: RequestContext) -> None:
+        self.deps, self.ctx = deps, ctx
+        self.tags = DataLoader[str, list[str]](self._tags)
+        self.properties = DataLoader[str, dict[str, str]](self._properties)
+        self.stores = DataLoader[str, list[str]](self._stores)
+        self.members = DataLoader[str, list[ImageMember]](self._members)
+        self.events = DataLoader[str, list[ImageEvent]](self._events)
+        self.images = DataLoader[str, Any](self._images)
+
+    async def _tags(self, ids: Sequence[str]) -> list[list[str]]:
+        async with self.deps.db.read() as s:
+            found = await images.tags_for(s, ids)
+        return [found[i] for i in ids]
+
+    async def _properties(self, ids: Sequence[str]) -> list[dict[str, str]]:
+        async with self.deps.db.read() as s:
+            found = await images.properties_for(s, ids)
+        return [found[i] for i in ids]
+
+    async def _stores(self, ids: Sequence[str]) -> list[list[str]]:
+        async with self.deps.db.read() as s:
+            found = await images.stores_for(s, ids)
+        return [found[i] for i in ids]
+
+    async def _members(self, ids: Sequence[str]) -> list[list[ImageMember]]:
+        found = await members.members_for(self.deps, self.ctx, ids)
+        return [found[i] for i in ids]
+
+    async def _events(self, ids: Sequence[str]) -> list[list[ImageEvent]]:
+        async with self.deps.db.read() as s:
+            found = await events.events_for(s, ids)
+        return [found[i] for i in ids]
+
+    async def _images(self, ids: Sequence[str]) -> list[Any]:
+        return await images.get_many(self.deps, self.ctx, ids)
