@@ -21,13 +21,13 @@ from starlette.staticfiles import StaticFiles
 from glimpse.core.config import Settings, load_settings
 from glimpse.core.db import Database
 from glimpse.core.errors import GlimpseError
+from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.tokens import TokenVerifier
 from glimpse.resolvers.deps import Deps
 from glimpse.rest_compat import routes as rest_routes
 from glimpse.rest_compat.errors import handle_glimpse_error, handle_unexpected
 from glimpse.schema.root import graphql_app
-from glimpse.middleware import RequestContextMiddleware
 from glimpse.stores.registry import build_stores
 
 log = logging.getLogger(__name__)

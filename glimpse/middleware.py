@@ -25,8 +25,9 @@ class RequestContextMiddleware:
     UNAUTHENTICATED on the fields that need a caller (so GraphiQL and introspection load).
     """
 
-    def __init__(self, app: ASGIApp, verifier: Verifier, *, trusted_proxy: bool,
-                 minor_versions: int) -> None:
+    def __init__(
+        self, app: ASGIApp, verifier: Verifier, *, trusted_proxy: bool, minor_versions: int
+    ) -> None:
         self.app, self.verifier, self.trusted_proxy = app, verifier, trusted_proxy
         self.minor_versions = minor_versions
 

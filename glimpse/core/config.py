@@ -161,7 +161,9 @@ def _merge_env(cls: type[Any], raw: dict[str, Any], env: Mapping[str, str], pref
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
         if dataclasses.is_dataclass(hint):
-            out[f.name] = _merge_env(hint, dict(out.get(f.name, {})), env, f"{prefix}{f.name.upper()}_")
+            out[f.name] = _merge_env(
+                hint, dict(out.get(f.name, {})), env, f"{prefix}{f.name.upper()}_"
+            )
             continue
         key = f"{prefix}{f.name.upper()}"
         if key in env:
@@ -179,14 +181,18 @@ def _build(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def _coerce(name: str, hint: Any, value: Any) -> Any:  # noqa: PLR0911 - one branch per type
+def _coerce(name: str, hint: Any, value: Any) -> Any:
     if dataclasses.is_dataclass(hint):
         return _build(hint, value)
     if name == "stores":
         return _stores(value)
     origin = typing.get_origin(hint)
     if hint is bool:
-        return value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
+        return (
+            value
+            if isinstance(value, bool)
+            else str(value).strip().lower() in {"1", "true", "yes", "on"}
+        )
     if hint is int:
         return int(value)
     if hint is float:
@@ -213,7 +219,11 @@ def _stores(value: Any) -> tuple[StoreConfig, ...]:
     stores = []
     for item in value:
         item = dict(item)
-        opts = {k: item.pop(k) for k in list(item) if k not in {f.name for f in dataclasses.fields(StoreConfig)}}
+        opts = {
+            k: item.pop(k)
+            for k in list(item)
+            if k not in {f.name for f in dataclasses.fields(StoreConfig)}
+        }
         opts.update(item.pop("options", {}))
         stores.append(StoreConfig(**item, options=opts))
     return tuple(stores)

@@ -72,7 +72,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-
 def _sqlite_begin(conn: Any) -> None:
     """Write transactions take SQLite's write lock up front (``BEGIN IMMEDIATE``).
 

@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
+from sqlmodel import select as sm_select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from glimpse.core.errors import InvalidInput
 from glimpse.models.tables import Image, ImageProperty, ImageTag
@@ -49,12 +51,29 @@ IMAGE_FIELDS: dict[str, tuple[Any, str]] = {
     "updated_at": (I.updated_at, "time"),
 }
 SORTABLE = (
-    "name", "status", "container_format", "disk_format", "size", "virtual_size", "id",
-    "created_at", "updated_at", "visibility", "owner", "min_disk", "min_ram",
+    "name",
+    "status",
+    "container_format",
+    "disk_format",
+    "size",
+    "virtual_size",
+    "id",
+    "created_at",
+    "updated_at",
+    "visibility",
+    "owner",
+    "min_disk",
+    "min_ram",
 )
 # NULL sorts as the smallest value on every database (SQLite and PostgreSQL disagree otherwise).
-_NULL_SENTINEL = {"name": "", "size": -1, "virtual_size": -1, "disk_format": "",
-                  "container_format": "", "owner": ""}
+_NULL_SENTINEL = {
+    "name": "",
+    "size": -1,
+    "virtual_size": -1,
+    "disk_format": "",
+    "container_format": "",
+    "owner": "",
+}
 ORDERED_OPS = ("gt", "gte", "lt", "lte")
 
 
@@ -199,8 +218,9 @@ def order_by(keys: Sequence[SortKey], reverse: bool) -> list[Any]:
 
 def compile_filter(f: Filter) -> ColumnElement[bool]:
     if isinstance(f, TagFilter):
-        return and_(*[exists(select(T.image_id).where(T.image_id == I.id, T.value == t))
-                      for t in f.tags])
+        return and_(
+            *[exists(select(T.image_id).where(T.image_id == I.id, T.value == t)) for t in f.tags]
+        )
     if isinstance(f, PropertyFilter):
         return _property_filter(f)
     return _field_filter(f)
@@ -285,9 +305,9 @@ def _parse_time(value: Any) -> datetime:
 
 def page_statement(
     scope: ColumnElement[bool], q: ListQuery, keys: Sequence[SortKey]
-) -> Select[Any]:
+) -> SelectOfScalar[Image]:
     """SELECT of one page (``limit + 1`` rows, to know whether another page follows)."""
-    stmt = select(Image).where(*base_conditions(scope, q))
+    stmt = sm_select(Image).where(*base_conditions(scope, q))
     if q.after is not None:
         stmt = stmt.where(keyset_predicate(keys, q.after, q.reverse))
     return stmt.order_by(*order_by(keys, q.reverse)).limit(q.limit + 1)

@@ -33,7 +33,17 @@ TASK_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
 MEMBER_STATUSES: Final = ("pending", "accepted", "rejected")
 VISIBILITIES: Final = ("public", "community", "shared", "private")
 DISK_FORMATS: Final = (
-    "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
+    "ami",
+    "ari",
+    "aki",
+    "vhd",
+    "vhdx",
+    "vmdk",
+    "raw",
+    "qcow2",
+    "vdi",
+    "iso",
+    "ploop",
 )
 CONTAINER_FORMATS: Final = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
 

@@ -15,7 +15,6 @@ from sqlmodel import Field, SQLModel
 
 from glimpse.core.clock import utcnow
 
-
 _BIGID = BigInteger().with_variant(Integer(), "sqlite")
 
 

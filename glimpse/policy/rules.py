@@ -107,8 +107,16 @@ ADMIN_ONLY: Final[dict[str, str]] = {
     **{
         action: "admin"
         for action in (
-            "add_image", "modify_image", "delete_image", "upload_image", "deactivate",
-            "reactivate", "communitize_image", "add_member", "delete_member", "resize_image",
+            "add_image",
+            "modify_image",
+            "delete_image",
+            "upload_image",
+            "deactivate",
+            "reactivate",
+            "communitize_image",
+            "add_member",
+            "delete_member",
+            "resize_image",
         )
     },
 }

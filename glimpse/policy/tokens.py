@@ -24,8 +24,10 @@ SECRET_FILE = "jwt-secret"
 
 
 def secret_path(settings: Settings) -> Path:
-    return Path(settings.auth.secret_file) if settings.auth.secret_file else (
-        settings.data_dir / SECRET_FILE
+    return (
+        Path(settings.auth.secret_file)
+        if settings.auth.secret_file
+        else (settings.data_dir / SECRET_FILE)
     )
 
 

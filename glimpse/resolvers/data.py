@@ -32,6 +32,7 @@ from glimpse.core.errors import (
     NotFound,
     QuotaExceeded,
     RangeNotSatisfiable,
+    StoreUnavailable,
 )
 from glimpse.models.tables import Image, ImageLocation
 from glimpse.resolvers import events
@@ -75,7 +76,8 @@ class Download:
         return self.store.local_path(self.uri) if self.store and self.uri else None
 
     def chunks(self) -> AsyncIterator[bytes]:
-        assert self.store is not None and self.uri is not None
+        assert self.store is not None
+        assert self.uri is not None
         return self.store.open(self.uri, self.start, self.end)
 
 
@@ -118,20 +120,27 @@ async def _begin_upload(
         if image.status in ("deactivated",):
             raise Forbidden("Image is deactivated")
         if image.status != "queued" and not _stale_lock(image):
-            raise Conflict(f"Image {image.id} is not queued (status '{image.status}'): "
-                           "data can be uploaded once")
+            raise Conflict(
+                f"Image {image.id} is not queued (status '{image.status}'): "
+                "data can be uploaded once"
+            )
         if not image.disk_format or not image.container_format:
-            raise InvalidInput("Properties disk_format and container_format must be set "
-                               "prior to uploading data.")
+            raise InvalidInput(
+                "Properties disk_format and container_format must be set prior to uploading data."
+            )
         if expected_size is not None and expected_size > deps.settings.max_image_size:
             raise QuotaExceeded("Image exceeds the size limit")
         now = utcnow()
         lease = now + timedelta(seconds=deps.settings.upload_lease_seconds)
         result = await s.exec(
             update(Image)
-            .where(col(Image.id) == image.id, or_(
-                col(Image.status) == "queued",
-                and_(col(Image.status) == "saving", col(Image.lock_expires_at) < now)))
+            .where(
+                col(Image.id) == image.id,
+                or_(
+                    col(Image.status) == "queued",
+                    and_(col(Image.status) == "saving", col(Image.lock_expires_at) < now),
+                ),
+            )
             .values(status="saving", lock_owner=lock, lock_expires_at=lease, updated_at=now)
         )
         if result.rowcount != 1:
@@ -142,8 +151,11 @@ async def _begin_upload(
 
 
 def _stale_lock(image: Image) -> bool:
-    return (image.status == "saving" and image.lock_expires_at is not None
-            and image.lock_expires_at < utcnow())
+    return (
+        image.status == "saving"
+        and image.lock_expires_at is not None
+        and image.lock_expires_at < utcnow()
+    )
 
 
 def _instrument(
@@ -162,9 +174,7 @@ def _instrument(
 def _verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
     if inspection is None:
         return None
-    inspection.verdict(image.disk_format or "raw")
-    vsize = inspection.virtual_size
-    return size if vsize is None or image.disk_format == "raw" else vsize
+    return inspection.verdict(image.disk_format or "raw")
 
 
 @contextlib.asynccontextmanager
@@ -178,9 +188,11 @@ async def _lease(deps: Deps, image_id: str, lock: str) -> AsyncIterator[None]:
             await asyncio.sleep(period)
             until = utcnow() + timedelta(seconds=deps.settings.upload_lease_seconds)
             async with deps.db.begin() as s:
-                await s.exec(update(Image).where(col(Image.id) == image_id,
-                                                 col(Image.lock_owner) == lock)
-                             .values(lock_expires_at=until))
+                await s.exec(
+                    update(Image)
+                    .where(col(Image.id) == image_id, col(Image.lock_owner) == lock)
+                    .values(lock_expires_at=until)
+                )
 
     task = asyncio.create_task(renew())
     try:
@@ -192,8 +204,14 @@ async def _lease(deps: Deps, image_id: str, lock: str) -> AsyncIterator[None]:
 
 
 async def _finish_upload(
-    deps: Deps, ctx: RequestContext, image: Image, lock: str, store: BlobStore,
-    blob: StoredBlob, stream: HashingStream, virtual_size: int | None,
+    deps: Deps,
+    ctx: RequestContext,
+    image: Image,
+    lock: str,
+    store: BlobStore,
+    blob: StoredBlob,
+    stream: HashingStream,
+    virtual_size: int | None,
 ) -> ImageRecord:
     async with deps.db.begin() as s:
         current = (await s.exec(select(Image).where(Image.id == image.id).with_for_update())).one()
@@ -201,21 +219,41 @@ async def _finish_upload(
             raise Gone(f"Image {image.id} was deleted or taken over during the upload")
         current.size, current.virtual_size = stream.size, virtual_size
         current.checksum, current.os_hash_algo, current.os_hash_value = (
-            stream.md5, "sha512", stream.sha512)
+            stream.md5,
+            "sha512",
+            stream.sha512,
+        )
         current.status, current.lock_owner, current.lock_expires_at = "active", None, None
         current.updated_at = utcnow()
         s.add(current)
-        s.add(ImageLocation(image_id=image.id, store=store.name, url=blob.uri,
-                            meta={"store": store.name}))
-        events.record(s, ctx, image.id, "upload", {
-            "status": "active", "size": stream.size, "checksum": stream.md5,
-            "store": store.name, "virtual_size": virtual_size})
+        s.add(
+            ImageLocation(
+                image_id=image.id, store=store.name, url=blob.uri, meta={"store": store.name}
+            )
+        )
+        events.record(
+            s,
+            ctx,
+            image.id,
+            "upload",
+            {
+                "status": "active",
+                "size": stream.size,
+                "checksum": stream.md5,
+                "store": store.name,
+                "virtual_size": virtual_size,
+            },
+        )
         return await record_of(s, current)
 
 
 async def _abort_upload(
-    deps: Deps, ctx: RequestContext, image_id: str, lock: str,
-    blob: StoredBlob | None, exc: BaseException,
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    lock: str,
+    blob: StoredBlob | None,
+    exc: BaseException,
 ) -> None:
     """Remove what was written and give the image back to ``queued`` (if still ours)."""
     if blob is not None:
@@ -223,13 +261,25 @@ async def _abort_upload(
     try:
         async with deps.db.begin() as s:
             result = await s.exec(
-                update(Image).where(col(Image.id) == image_id, col(Image.lock_owner) == lock,
-                                    col(Image.status) == "saving")
-                .values(status="queued", lock_owner=None, lock_expires_at=None,
-                        size=None, virtual_size=None, updated_at=utcnow()))
+                update(Image)
+                .where(
+                    col(Image.id) == image_id,
+                    col(Image.lock_owner) == lock,
+                    col(Image.status) == "saving",
+                )
+                .values(
+                    status="queued",
+                    lock_owner=None,
+                    lock_expires_at=None,
+                    size=None,
+                    virtual_size=None,
+                    updated_at=utcnow(),
+                )
+            )
             if result.rowcount:
-                events.record(s, ctx, image_id, "upload_failed",
-                              {"status": "queued", "reason": _reason(exc)})
+                events.record(
+                    s, ctx, image_id, "upload_failed", {"status": "queued", "reason": _reason(exc)}
+                )
     except Exception:
         log.exception("could not restore image %s to queued", image_id)
 
@@ -251,16 +301,23 @@ async def prepare_download(
         image, target = await load_visible(s, deps, ctx, image_id)
         deps.policy.enforce("download_image", ctx.principal, target)
         if image.status == "deactivated" and not ctx.is_admin:
-            raise Forbidden("The requested image has been deactivated. "
-                            "Image data download is forbidden.")
-        loc = (await s.exec(select(ImageLocation).where(
-            ImageLocation.image_id == image.id, ImageLocation.status == "active")
-            .order_by(col(ImageLocation.id)))).first()
+            raise Forbidden(
+                "The requested image has been deactivated. Image data download is forbidden."
+            )
+        loc = (
+            await s.exec(
+                select(ImageLocation)
+                .where(ImageLocation.image_id == image.id, ImageLocation.status == "active")
+                .order_by(col(ImageLocation.id))
+            )
+        ).first()
     if loc is None or image.size is None:
         return Download(image, 0, 0, 0, False, None, None)
     size = image.size
     start, end = _resolve_range(rng, size)
     store = deps.stores.for_uri(loc.url)
+    if store is None:
+        raise StoreUnavailable(f"No configured store holds the data of image {image.id}")
     return Download(image, size, start, end, rng is not None, store, loc.url)
 
 

@@ -12,21 +12,46 @@ from typing import Any, Final
 from glimpse.core.errors import Conflict, Forbidden, InvalidInput
 from glimpse.models.status import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES
 
-WRITABLE: Final = frozenset({
-    "name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
-    "container_format", "owner", "tags",
-})
-READ_ONLY: Final = frozenset({
-    "id", "status", "checksum", "size", "virtual_size", "created_at", "updated_at",
-    "os_hash_algo", "os_hash_value", "direct_url", "self", "file", "schema",
-})
+WRITABLE: Final = frozenset(
+    {
+        "name",
+        "visibility",
+        "protected",
+        "os_hidden",
+        "min_disk",
+        "min_ram",
+        "disk_format",
+        "container_format",
+        "owner",
+        "tags",
+    }
+)
+READ_ONLY: Final = frozenset(
+    {
+        "id",
+        "status",
+        "checksum",
+        "size",
+        "virtual_size",
+        "created_at",
+        "updated_at",
+        "os_hash_algo",
+        "os_hash_value",
+        "direct_url",
+        "self",
+        "file",
+        "schema",
+    }
+)
 # Rendered by the API but never settable; in a create body Glance calls these read-only.
 COMPUTED: Final = frozenset({"stores", "locations"})
 RESERVED: Final = frozenset({"location", "deleted", "deleted_at"})
 BASE: Final = WRITABLE | READ_ONLY | COMPUTED
 HIDDEN_PROPERTIES: Final = frozenset({"os_glance_stage_host", "os_glance_hash_op_host"})
 FORMATS_LOCKED_AFTER: Final = frozenset({"queued", "importing"})
-_UUID = re.compile(r"^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$")
+_UUID = re.compile(
+    r"^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"
+)
 
 
 def is_reserved(name: str) -> bool:
@@ -47,7 +72,7 @@ def validate_id(value: Any) -> str:
     return str(uuid.UUID(value))
 
 
-def validate_base(name: str, value: Any) -> Any:  # noqa: PLR0911 - one branch per attribute
+def validate_base(name: str, value: Any) -> Any:
     """Type- and range-check one base attribute; returns the normalised value."""
     if name == "name":
         return _opt_str(name, value, 255)

@@ -196,7 +196,9 @@ async def get_many(deps: Deps, ctx: RequestContext, ids: Sequence[str]) -> list[
         async with deps.db.read() as s:
             rows = await s.exec(
                 select(Image).where(
-                    col(Image.id).in_(valid), col(Image.deleted).is_(False), get_scope(ctx.principal)
+                    col(Image.id).in_(valid),
+                    col(Image.deleted).is_(False),
+                    get_scope(ctx.principal),
                 )
             )
             found = {r.id: r for r in rows}
@@ -230,7 +232,7 @@ async def list_images(
             rows.reverse()
         total = None
         if query.with_total:
-            total = int((await s.exec(q.count_statement(scope, query))).one())
+            total = int(await s.scalar(q.count_statement(scope, query)) or 0)
         items = await details(s, rows) if with_details else [ImageRecord(r) for r in rows]
     return Page(items=items, has_next=has_next, keys=keys, total=total)
 
@@ -269,8 +271,13 @@ async def create(deps: Deps, ctx: RequestContext, data: ImageCreate) -> ImageRec
     _check_counts(deps, len(props), len(tags))
     image_id = rules.validate_id(values["id"]) if "id" in values else str(uuid.uuid4())
     now = utcnow()
-    image = Image(id=image_id, owner=owner, created_at=now, updated_at=now,
-                  **{k: v for k, v in base.items() if k != "owner"})
+    image = Image(
+        id=image_id,
+        owner=owner,
+        created_at=now,
+        updated_at=now,
+        **{k: v for k, v in base.items() if k != "owner"},
+    )
     async with deps.db.begin() as s:
         await _check_image_quota(deps, s, owner)
         if await s.get(Image, image_id) is not None:
@@ -313,7 +320,9 @@ def _check_visibility_change(
 def _check_counts(deps: Deps, n_props: int, n_tags: int) -> None:
     quotas = deps.settings.quotas
     if 0 <= quotas.properties_per_image < n_props:
-        raise QuotaExceeded(f"Maximum number of properties exceeded ({quotas.properties_per_image})")
+        raise QuotaExceeded(
+            f"Maximum number of properties exceeded ({quotas.properties_per_image})"
+        )
     if 0 <= quotas.tags_per_image < n_tags:
         raise QuotaExceeded(f"Maximum number of tags exceeded ({quotas.tags_per_image})")
 
@@ -322,8 +331,13 @@ async def _check_image_quota(deps: Deps, s: AsyncSession, owner: str | None) -> 
     limit = deps.settings.quotas.image_count
     if limit < 0 or owner is None:
         return
-    count = (await s.exec(select(func.count()).select_from(Image).where(
-        Image.owner == owner, col(Image.deleted).is_(False)))).one()
+    count = (
+        await s.exec(
+            select(func.count())
+            .select_from(Image)
+            .where(Image.owner == owner, col(Image.deleted).is_(False))
+        )
+    ).one()
     if count >= limit:
         raise QuotaExceeded(f"Image count quota of {limit} reached for project {owner}")
 
@@ -358,7 +372,9 @@ def _apply(deps: Deps, ctx: RequestContext, rec: ImageRecord, patch: ImagePatch)
     return changes
 
 
-def _apply_base(deps: Deps, ctx: RequestContext, rec: ImageRecord, op: PatchOp, strict: bool) -> None:
+def _apply_base(
+    deps: Deps, ctx: RequestContext, rec: ImageRecord, op: PatchOp, strict: bool
+) -> None:
     if op.op == "remove":
         raise Forbidden(f"Attribute '{op.name}' may not be removed.")
     if op.op == "add" and strict:
@@ -397,8 +413,9 @@ async def _persist(s: AsyncSession, rec: ImageRecord, changes: dict[str, Any]) -
     image_id = rec.image.id
     if any(k.startswith("properties.") for k in changes):
         await s.exec(sa_delete(ImageProperty).where(col(ImageProperty.image_id) == image_id))
-        s.add_all([ImageProperty(image_id=image_id, name=k, value=v)
-                   for k, v in rec.properties.items()])
+        s.add_all(
+            [ImageProperty(image_id=image_id, name=k, value=v) for k, v in rec.properties.items()]
+        )
     if "tags" in changes:
         await s.exec(sa_delete(ImageTag).where(col(ImageTag.image_id) == image_id))
         s.add_all([ImageTag(image_id=image_id, value=t) for t in rec.tags])
@@ -411,8 +428,9 @@ async def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
         if image.protected:
             raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         check_transition(image.status, "deleted")
-        locations = list((await s.exec(
-            select(ImageLocation).where(ImageLocation.image_id == image.id))).all())
+        locations = list(
+            (await s.exec(select(ImageLocation).where(ImageLocation.image_id == image.id))).all()
+        )
         image.status, image.deleted, image.deleted_at = "deleted", True, utcnow()
         image.updated_at = image.deleted_at
         s.add(image)
@@ -424,8 +442,12 @@ async def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
 async def remove_blobs(deps: Deps, uris: Iterable[str]) -> None:
     """Best-effort blob removal after the catalog change committed (stores are idempotent)."""
     for uri in uris:
+        store = deps.stores.for_uri(uri)
+        if store is None:
+            log.warning("no configured store owns %s; leaving it", uri)
+            continue
         try:
-            await deps.stores.for_uri(uri).delete(uri)
+            await store.delete(uri)
         except Exception:  # a leftover blob must not undo a committed delete
             log.exception("could not remove blob %s", uri)
 
@@ -436,8 +458,11 @@ async def add_tag(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> N
         image = await load_for(s, deps, ctx, image_id, "modify_image")
         if await s.get(ImageTag, (image.id, tag)) is not None:
             return
-        count = (await s.exec(select(func.count()).select_from(ImageTag).where(
-            ImageTag.image_id == image.id))).one()
+        count = (
+            await s.exec(
+                select(func.count()).select_from(ImageTag).where(ImageTag.image_id == image.id)
+            )
+        ).one()
         _check_counts(deps, 0, count + 1)
         s.add(ImageTag(image_id=image.id, value=tag))
         image.updated_at = utcnow()

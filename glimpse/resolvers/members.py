@@ -25,15 +25,18 @@ from glimpse.resolvers.images import load_visible
 
 def _require_shared(image: Image) -> None:
     if image.visibility != "shared":
-        raise Forbidden(f"Only shared images have members (image visibility is "
-                        f"'{image.visibility}').")
+        raise Forbidden(
+            f"Only shared images have members (image visibility is '{image.visibility}')."
+        )
 
 
 def _sees_all(ctx: RequestContext, image: Image) -> bool:
     return ctx.is_admin or (ctx.project_id is not None and ctx.project_id == image.owner)
 
 
-async def _load(s: AsyncSession, deps: Deps, ctx: RequestContext, image_id: str) -> tuple[Image, Target]:
+async def _load(
+    s: AsyncSession, deps: Deps, ctx: RequestContext, image_id: str
+) -> tuple[Image, Target]:
     image, target = await load_visible(s, deps, ctx, image_id, lock=True)
     return image, target
 
@@ -51,10 +54,13 @@ async def list_members(deps: Deps, ctx: RequestContext, image_id: str) -> list[I
 
 async def get_member(deps: Deps, ctx: RequestContext, image_id: str, member: str) -> ImageMember:
     async with deps.db.read() as s:
-        image, target = await _load(s, deps, ctx, image_id)
+        image, _target = await _load(s, deps, ctx, image_id)
         row = await s.get(ImageMember, (image.id, member))
-        visible = row is not None and image.visibility == "shared" and (
-            _sees_all(ctx, image) or member == ctx.project_id)
+        visible = (
+            row is not None
+            and image.visibility == "shared"
+            and (_sees_all(ctx, image) or member == ctx.project_id)
+        )
         if not visible or row is None:
             raise NotFound(f"Member {member} not found on image {image.id}")
         return row
@@ -70,8 +76,13 @@ async def add_member(deps: Deps, ctx: RequestContext, image_id: str, member: str
         if await s.get(ImageMember, (image.id, member)) is not None:
             raise Conflict(f"Member {member} already exists on image {image.id}")
         limit = deps.settings.quotas.members_per_image
-        count = (await s.exec(select(func.count()).select_from(ImageMember).where(
-            ImageMember.image_id == image.id))).one()
+        count = (
+            await s.exec(
+                select(func.count())
+                .select_from(ImageMember)
+                .where(ImageMember.image_id == image.id)
+            )
+        ).one()
         if 0 <= limit <= count:
             raise QuotaExceeded(f"Maximum number of members ({limit}) reached")
         row = ImageMember(image_id=image.id, member=member)
@@ -84,14 +95,17 @@ async def update_member(
     deps: Deps, ctx: RequestContext, image_id: str, member: str, status: str
 ) -> ImageMember:
     if status not in MEMBER_STATUSES:
-        raise InvalidInput(f"Invalid member status {status!r} (allowed: {', '.join(MEMBER_STATUSES)})")
+        raise InvalidInput(
+            f"Invalid member status {status!r} (allowed: {', '.join(MEMBER_STATUSES)})"
+        )
     async with deps.db.begin() as s:
         image, _ = await _load(s, deps, ctx, image_id)
         row = await s.get(ImageMember, (image.id, member))
         if row is None or not (_sees_all(ctx, image) or member == ctx.project_id):
             raise NotFound(f"Member {member} not found on image {image.id}")
-        deps.policy.enforce("modify_member", ctx.principal, Target(owner=image.owner,
-                                                                    member_id=member))
+        deps.policy.enforce(
+            "modify_member", ctx.principal, Target(owner=image.owner, member_id=member)
+        )
         row.status, row.updated_at = status, utcnow()
         s.add(row)
         events.record(s, ctx, image.id, "update_member", {"member": member, "status": status})
@@ -118,10 +132,12 @@ async def members_for(
     if not image_ids or not ctx.principal.authenticated:
         return out
     async with deps.db.read() as s:
-        stmt = (select(ImageMember, Image.owner)
-                .join(Image, col(Image.id) == col(ImageMember.image_id))
-                .where(col(ImageMember.image_id).in_(image_ids), Image.visibility == "shared")
-                .order_by(col(ImageMember.created_at)))
+        stmt = (
+            select(ImageMember, Image.owner)
+            .join(Image, col(Image.id) == col(ImageMember.image_id))
+            .where(col(ImageMember.image_id).in_(image_ids), Image.visibility == "shared")
+            .order_by(col(ImageMember.created_at))
+        )
         for row, owner in (await s.exec(stmt)).all():
             if ctx.is_admin or owner == ctx.project_id or row.member == ctx.project_id:
                 out[row.image_id].append(row)

@@ -54,11 +54,14 @@ def error_response(
         body = {"message": f"{message}<br /><br />\n\n\n", "code": line, "title": phrase}
         return JSONResponse(body, status_code=status, headers=headers)
     if kind == "html":
-        text = (f"<html>\n <head>\n  <title>{line}</title>\n </head>\n <body>\n  <h1>{line}</h1>\n"
-                f"  {html.escape(message)}<br /><br />\n\n\n\n </body>\n</html>")
+        text = (
+            f"<html>\n <head>\n  <title>{line}</title>\n </head>\n <body>\n  <h1>{line}</h1>\n"
+            f"  {html.escape(message)}<br /><br />\n\n\n\n </body>\n</html>"
+        )
         return Response(text, status_code=status, media_type="text/html", headers=headers)
-    return Response(f"{line}\n\n{message}\n\n   ", status_code=status,
-                    media_type="text/plain", headers=headers)
+    return Response(
+        f"{line}\n\n{message}\n\n   ", status_code=status, media_type="text/plain", headers=headers
+    )
 
 
 def _negotiate(accept: str) -> str:
@@ -75,8 +78,13 @@ def _negotiate(accept: str) -> str:
                     q = float(v)
                 except ValueError:
                     q = 0.0
-        kind = {"application/json": "json", "text/html": "html", "*/*": "html",
-                "text/*": "html", "application/*": "json"}.get(media)
+        kind = {
+            "application/json": "json",
+            "text/html": "html",
+            "*/*": "html",
+            "text/*": "html",
+            "application/*": "json",
+        }.get(media)
         if kind and (q > best_q or (q == best_q and media == "application/json")):
             best, best_q = kind, q
     return best

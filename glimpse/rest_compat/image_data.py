@@ -23,8 +23,12 @@ async def upload(request: Request) -> Response:
         raise UnsupportedMediaType(f"Content-Type must be application/octet-stream, not {ctype!r}")
     size = _size_header(request.headers.get("x-openstack-image-size"))
     await data.upload(
-        deps_of(request), ctx_of(request), request.path_params["image_id"], _body(request),
-        expected_size=size, store_name=request.headers.get("x-image-meta-store"),
+        deps_of(request),
+        ctx_of(request),
+        request.path_params["image_id"],
+        _body(request),
+        expected_size=size,
+        store_name=request.headers.get("x-image-meta-store"),
     )
     return Response(status_code=204)
 
@@ -52,8 +56,9 @@ def _size_header(raw: str | None) -> int | None:
 
 async def download(request: Request) -> Response:
     rng = parse_range(request.headers.get("range"), request.headers.get("content-range"))
-    dl = await data.prepare_download(deps_of(request), ctx_of(request),
-                                     request.path_params["image_id"], rng)
+    dl = await data.prepare_download(
+        deps_of(request), ctx_of(request), request.path_params["image_id"], rng
+    )
     if dl.store is None:
         return Response(status_code=204)
     headers = {"Content-Length": str(dl.length)}
@@ -67,8 +72,9 @@ async def download(request: Request) -> Response:
     if dl.partial:
         status = 206
         headers["Content-Range"] = f"bytes {dl.start}-{dl.end - 1}/{dl.size}"
-    return StreamingResponse(dl.chunks(), status_code=status, headers=headers,
-                             media_type="application/octet-stream")
+    return StreamingResponse(
+        dl.chunks(), status_code=status, headers=headers, media_type="application/octet-stream"
+    )
 
 
 def parse_range(range_header: str | None, content_range: str | None) -> ByteRange | None:

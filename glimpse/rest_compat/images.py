@@ -32,7 +32,7 @@ async def create(request: Request) -> Response:
         "OpenStack-image-import-methods": IMPORT_METHODS,
     }
     if deps.settings.multi_store:
-        headers["OpenStack-image-store-ids"] = ",".join(s.name for s in deps.stores.all())
+        headers["OpenStack-image-store-ids"] = ",".join(deps.stores.names)
     return JSONResponse(image_json(rec, deps.settings), status_code=201, headers=headers)
 
 
@@ -70,7 +70,9 @@ async def patch(request: Request) -> Response:
     body = await read_json(request, kinds=(list,), media_types=(PATCH_V21, PATCH_V20))
     ctype = request.headers["content-type"].split(";")[0].strip().lower()
     ops = [_patch_op(item, v20=(ctype == PATCH_V20)) for item in body]
-    rec = await images.update(deps, ctx, image_id, ImagePatch(ops, add_must_be_new=ctype == PATCH_V20))
+    rec = await images.update(
+        deps, ctx, image_id, ImagePatch(ops, add_must_be_new=ctype == PATCH_V20)
+    )
     return JSONResponse(image_json(rec, deps.settings))
 
 

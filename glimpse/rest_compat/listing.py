@@ -25,15 +25,39 @@ from glimpse.models.query import (
 )
 
 EXACT_IN = ("name", "id", "status", "container_format", "disk_format")
-SIMPLE_EQ = ("owner", "checksum", "os_hash_value", "min_ram", "min_disk", "virtual_size",
-             "os_hash_algo")
-CONTROL = ("limit", "marker", "sort_key", "sort_dir", "sort", "visibility", "member_status",
-           "tag", "size_min", "size_max", "os_hidden", "protected", "created_at", "updated_at",
-           "property", "metadata")
+SIMPLE_EQ = (
+    "owner",
+    "checksum",
+    "os_hash_value",
+    "min_ram",
+    "min_disk",
+    "virtual_size",
+    "os_hash_algo",
+)
+CONTROL = (
+    "limit",
+    "marker",
+    "sort_key",
+    "sort_dir",
+    "sort",
+    "visibility",
+    "member_status",
+    "tag",
+    "size_min",
+    "size_max",
+    "os_hidden",
+    "protected",
+    "created_at",
+    "updated_at",
+    "property",
+    "metadata",
+)
 TIME_OPS = ("gt", "gte", "lt", "lte", "eq", "neq")
 
 
-def parse_list(params: QueryParams, page_default: int, page_max: int) -> tuple[ListQuery, str | None]:
+def parse_list(
+    params: QueryParams, page_default: int, page_max: int
+) -> tuple[ListQuery, str | None]:
     """The ListQuery and the raw marker (resolved to a keyset by the resolver)."""
     if "changes-since" in params:
         raise InvalidInput("The 'changes-since' filter is no longer available on v2.")
@@ -52,8 +76,13 @@ def parse_list(params: QueryParams, page_default: int, page_max: int) -> tuple[L
     filters += _original_forms(params)
     filters += _custom(params)
     visibility = params.get("visibility")
-    if visibility is not None and visibility not in ("public", "private", "shared",
-                                                     "community", "all"):
+    if visibility is not None and visibility not in (
+        "public",
+        "private",
+        "shared",
+        "community",
+        "all",
+    ):
         raise InvalidInput(f"Invalid visibility value: {visibility}")
     member_status = params.get("member_status", "accepted")
     if member_status not in ("pending", "accepted", "rejected", "all"):
@@ -142,7 +171,7 @@ def _split_expr(raw: str, what: str) -> tuple[str, str, str]:
     if not positions:
         raise InvalidInput(f"{what} filter must look like key=value or key~value")
     pos = min(positions)
-    return raw[:pos], raw[pos], raw[pos + 1:]
+    return raw[:pos], raw[pos], raw[pos + 1 :]
 
 
 def _custom(params: QueryParams) -> list[Filter]:

@@ -62,8 +62,9 @@ def dispatcher(methods: dict[str, Endpoint]) -> Handler:
         if endpoint is None and request.method == "HEAD" and "GET" in methods:
             endpoint = methods["GET"]
         if endpoint is None:
-            return error_response(request, 405, "The method is not allowed for this resource.",
-                                  {"Allow": allow})
+            return error_response(
+                request, 405, "The method is not allowed for this resource.", {"Allow": allow}
+            )
         if not ctx_of(request).principal.authenticated:
             raise Unauthenticated("Authentication required")
         if not endpoint.body and _has_body(request):
@@ -81,11 +82,16 @@ def _has_body(request: Request) -> bool:
 
 
 def versions_body(request: Request) -> dict[str, object]:
-    base = request.app.state.deps.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    base = request.app.state.deps.settings.public_url.rstrip("/") or str(request.base_url).rstrip(
+        "/"
+    )
     href = f"{base}/v2/"
     entries = [
-        {"id": f"v{v}", "status": "CURRENT" if v == VERSIONS[-1] else "SUPPORTED",
-         "links": [{"rel": "self", "href": href}]}
+        {
+            "id": f"v{v}",
+            "status": "CURRENT" if v == VERSIONS[-1] else "SUPPORTED",
+            "links": [{"rel": "self", "href": href}],
+        }
         for v in reversed(VERSIONS)
     ]
     return {"versions": entries}
@@ -100,7 +106,9 @@ async def versions(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    table = [Route(path, dispatcher(methods), methods=ALL_METHODS) for path, methods in ROUTES.items()]
+    table = [
+        Route(path, dispatcher(methods), methods=ALL_METHODS) for path, methods in ROUTES.items()
+    ]
     return [
         Route("/", root, methods=["GET", "HEAD"]),
         Route("/versions", versions, methods=["GET", "HEAD"]),

@@ -28,17 +28,28 @@ class ErrorCodes(MaskErrors):
             error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
             return error
         if isinstance(orig, GlimpseError):
-            return GraphQLError(error.message, nodes=error.nodes, source=error.source,
-                                positions=error.positions, path=error.path, original_error=orig,
-                                extensions={"code": orig.code})
+            return GraphQLError(
+                error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=orig,
+                extensions={"code": orig.code},
+            )
         if isinstance(orig, GraphQLError):  # e.g. a scalar's parse error
             error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
             return error
         rid = self._request_id()
         log.error("unexpected error (%s) at %s", rid, error.path, exc_info=orig)
-        return GraphQLError(f"Internal server error (request {rid})", nodes=error.nodes,
-                            source=error.source, positions=error.positions, path=error.path,
-                            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": rid})
+        return GraphQLError(
+            f"Internal server error (request {rid})",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": rid},
+        )
 
     def _request_id(self) -> str:
         ctx = self.execution_context.context

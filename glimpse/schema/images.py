@@ -78,23 +78,28 @@ class ImageFilter:
     name: StringFilter | None = strawberry.field(default=UNSET, description="Name.")
     status: list[ImageStatus] | None = strawberry.field(default=UNSET, description="Any of.")
     visibility: VisibilityFilter | None = strawberry.field(
-        default=UNSET, description="Visibility scope (default: what Glance lists by default).")
+        default=UNSET, description="Visibility scope (default: what Glance lists by default)."
+    )
     member_status: MemberStatusFilter | None = strawberry.field(
-        default=UNSET, description="Member status of shared images to include (default accepted).")
+        default=UNSET, description="Member status of shared images to include (default accepted)."
+    )
     owner: StringFilter | None = strawberry.field(default=UNSET, description="Owner project.")
     tags: list[str] | None = strawberry.field(default=UNSET, description="All of these tags.")
     properties: list[PropertyFilter] | None = strawberry.field(
-        default=UNSET, description="Custom property conditions (all must hold).")
+        default=UNSET, description="Custom property conditions (all must hold)."
+    )
     size: BigIntFilter | None = strawberry.field(default=UNSET, description="Data size.")
     virtual_size: BigIntFilter | None = strawberry.field(default=UNSET, description="Virtual size.")
     created_at: TimeFilter | None = strawberry.field(default=UNSET, description="Creation time.")
     updated_at: TimeFilter | None = strawberry.field(default=UNSET, description="Update time.")
     protected: bool | None = strawberry.field(default=UNSET, description="Protected flag.")
     os_hidden: bool | None = strawberry.field(
-        default=UNSET, description="Hidden flag (default: hidden images excluded).")
+        default=UNSET, description="Hidden flag (default: hidden images excluded)."
+    )
     disk_format: StringFilter | None = strawberry.field(default=UNSET, description="Disk format.")
     container_format: StringFilter | None = strawberry.field(
-        default=UNSET, description="Container format.")
+        default=UNSET, description="Container format."
+    )
     checksum: str | None = strawberry.field(default=UNSET, description="MD5 of the data.")
     os_hash_value: str | None = strawberry.field(default=UNSET, description="SHA-512 of the data.")
 
@@ -123,8 +128,9 @@ class SortDirection(enum.Enum):
 @strawberry.input(description="One sort key; created_at and id break ties.")
 class ImageSort:
     field: ImageSortField = strawberry.field(description="Field to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.DESC,
-                                                description="Direction.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.DESC, description="Direction."
+    )
 
 
 @strawberry.type(description="An image and its position in the list.")
@@ -176,8 +182,11 @@ def _string_filters(name: str, f: StringFilter | None) -> list[q.Filter]:
 def _compare_filters(name: str, f: BigIntFilter | TimeFilter | None) -> list[q.Filter]:
     if not _set(f):
         return []
-    return [q.FieldFilter(name, op, getattr(f, op))  # type: ignore[arg-type]
-            for op in ("eq", "neq", "gt", "gte", "lt", "lte") if _set(getattr(f, op))]
+    return [
+        q.FieldFilter(name, op, getattr(f, op))  # type: ignore[arg-type]
+        for op in ("eq", "neq", "gt", "gte", "lt", "lte")
+        if _set(getattr(f, op))
+    ]
 
 
 def to_filters(f: ImageFilter) -> tuple[q.Filter, ...]:
@@ -213,12 +222,16 @@ def _property_filters(p: PropertyFilter) -> list[q.Filter]:
 
 
 def _wants_total(info: Info) -> bool:
-    return any(sel.name == "totalCount" for f in info.selected_fields
-               for sel in getattr(f, "selections", []))
+    return any(
+        sel.name == "totalCount"
+        for f in info.selected_fields
+        for sel in getattr(f, "selections", [])
+    )
 
 
-def _page_args(first: int | None, after: str | None, last: int | None,
-               before: str | None, default: int) -> tuple[int, q.Keyset | None, bool]:
+def _page_args(
+    first: int | None, after: str | None, last: int | None, before: str | None, default: int
+) -> tuple[int, q.Keyset | None, bool]:
     if last is not None or before is not None:
         if first is not None or after is not None:
             raise InvalidInput("Use first/after or last/before, not both")
@@ -234,7 +247,7 @@ class ImageQuery:
     async def images(
         self,
         info: Info,
-        filter: ImageFilter | None = None,  # noqa: A002
+        filter: ImageFilter | None = None,
         sort: list[ImageSort] | None = None,
         first: int | None = None,
         after: str | None = None,
@@ -243,23 +256,26 @@ class ImageQuery:
     ) -> ImageConnection:
         ctx = info.context.caller()
         deps = info.context.deps
-        limit, keyset, reverse = _page_args(first, after, last, before,
-                                            deps.settings.page_default)
+        limit, keyset, reverse = _page_args(first, after, last, before, deps.settings.page_default)
         if limit < 0 or limit > deps.settings.page_max:
             raise InvalidInput(f"Page size must be between 0 and {deps.settings.page_max}")
         f = filter or ImageFilter()
         query = q.ListQuery(
             filters=to_filters(f),
             sort=tuple(q.SortKey(s.field.value, s.direction.value) for s in sort or []),
-            after=keyset, limit=limit, reverse=reverse,
+            after=keyset,
+            limit=limit,
+            reverse=reverse,
             visibility=f.visibility.value if _set(f.visibility) and f.visibility else None,
-            member_status=f.member_status.value if _set(f.member_status) and f.member_status
+            member_status=f.member_status.value
+            if _set(f.member_status) and f.member_status
             else "accepted",
             with_total=_wants_total(info),
         )
         page = await images.list_images(deps, ctx, query, with_details=False)
-        edges = [ImageEdge(cursor=page.cursor(r).encode(), node=Image(row=r.image))
-                 for r in page.items]
+        edges = [
+            ImageEdge(cursor=page.cursor(r).encode(), node=Image(row=r.image)) for r in page.items
+        ]
         info_ = PageInfo(
             has_next_page=page.has_next if not reverse else keyset is not None,
             has_previous_page=page.has_next if reverse else keyset is not None,
@@ -269,7 +285,7 @@ class ImageQuery:
         return ImageConnection(edges=edges, page_info=info_, total=page.total)
 
     @strawberry.field(description="One image by id, or null when absent or not visible.")
-    async def image(self, info: Info, id: strawberry.ID) -> Image | None:  # noqa: A002
+    async def image(self, info: Info, id: strawberry.ID) -> Image | None:
         ctx = info.context.caller()
         row = await info.context.loaders.images.load(str(id))
         del ctx
@@ -295,8 +311,9 @@ class CreateImageInput:
     disk_format: str | None = strawberry.field(default=UNSET, description="Disk format.")
     container_format: str | None = strawberry.field(default=UNSET, description="Container format.")
     tags: list[str] | None = strawberry.field(default=UNSET, description="Tags.")
-    properties: list[PropertyInput] | None = strawberry.field(default=UNSET,
-                                                              description="Custom properties.")
+    properties: list[PropertyInput] | None = strawberry.field(
+        default=UNSET, description="Custom properties."
+    )
 
 
 @strawberry.input(description="Changes to an image; omitted fields stay as they are.")
@@ -309,17 +326,28 @@ class UpdateImageInput:
     min_disk: int | None = strawberry.field(default=UNSET, description="GB.")
     min_ram: int | None = strawberry.field(default=UNSET, description="MB.")
     disk_format: str | None = strawberry.field(default=UNSET, description="Only while queued.")
-    container_format: str | None = strawberry.field(default=UNSET,
-                                                    description="Only while queued.")
+    container_format: str | None = strawberry.field(default=UNSET, description="Only while queued.")
     tags: list[str] | None = strawberry.field(default=UNSET, description="Replace all tags.")
     set_properties: list[PropertyInput] | None = strawberry.field(
-        default=UNSET, description="Custom properties to add or overwrite.")
+        default=UNSET, description="Custom properties to add or overwrite."
+    )
     remove_properties: list[str] | None = strawberry.field(
-        default=UNSET, description="Custom properties to remove (must exist).")
+        default=UNSET, description="Custom properties to remove (must exist)."
+    )
 
 
-BASE_INPUT_FIELDS = ("name", "visibility", "protected", "os_hidden", "owner", "min_disk",
-                     "min_ram", "disk_format", "container_format", "tags")
+BASE_INPUT_FIELDS = (
+    "name",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "owner",
+    "min_disk",
+    "min_ram",
+    "disk_format",
+    "container_format",
+    "tags",
+)
 
 
 def _plain(v: Any) -> Any:
@@ -327,8 +355,7 @@ def _plain(v: Any) -> Any:
 
 
 def create_values(inp: CreateImageInput) -> dict[str, Any]:
-    values = {n: _plain(getattr(inp, n)) for n in BASE_INPUT_FIELDS
-              if getattr(inp, n) is not UNSET}
+    values = {n: _plain(getattr(inp, n)) for n in BASE_INPUT_FIELDS if getattr(inp, n) is not UNSET}
     if inp.id is not UNSET and inp.id is not None:
         values["id"] = str(inp.id)
     for p in inp.properties or []:
@@ -337,8 +364,11 @@ def create_values(inp: CreateImageInput) -> dict[str, Any]:
 
 
 def update_patch(inp: UpdateImageInput) -> ImagePatch:
-    ops = [PatchOp("replace", n, _plain(getattr(inp, n))) for n in BASE_INPUT_FIELDS
-           if not isinstance(getattr(inp, n), UnsetType)]
+    ops = [
+        PatchOp("replace", n, _plain(getattr(inp, n)))
+        for n in BASE_INPUT_FIELDS
+        if not isinstance(getattr(inp, n), UnsetType)
+    ]
     ops += [PatchOp("add", p.key, p.value) for p in inp.set_properties or []]
     ops += [PatchOp("remove", k) for k in inp.remove_properties or []]
     return ImagePatch(ops)
@@ -353,73 +383,76 @@ class DeleteImagePayload:
 @strawberry.type
 class ImageMutation:
     @strawberry.mutation(description="Create a queued image; upload data via links.file.")
-    async def create_image(self, info: Info, input: CreateImageInput) -> Image:  # noqa: A002
-        rec = await images.create(info.context.deps, info.context.caller(),
-                                  ImageCreate(create_values(input)))
+    async def create_image(self, info: Info, input: CreateImageInput) -> Image:
+        rec = await images.create(
+            info.context.deps, info.context.caller(), ImageCreate(create_values(input))
+        )
         return Image(row=rec.image)
 
     @strawberry.mutation(description="Change an image; all changes apply or none.")
-    async def update_image(self, info: Info, id: strawberry.ID,  # noqa: A002
-                           input: UpdateImageInput) -> Image:  # noqa: A002
-        rec = await images.update(info.context.deps, info.context.caller(), str(id),
-                                  update_patch(input))
+    async def update_image(self, info: Info, id: strawberry.ID, input: UpdateImageInput) -> Image:
+        rec = await images.update(
+            info.context.deps, info.context.caller(), str(id), update_patch(input)
+        )
         return Image(row=rec.image)
 
     @strawberry.mutation(description="Delete an image and its data (protected images refuse).")
-    async def delete_image(self, info: Info, id: strawberry.ID) -> DeleteImagePayload:  # noqa: A002
+    async def delete_image(self, info: Info, id: strawberry.ID) -> DeleteImagePayload:
         await images.delete(info.context.deps, info.context.caller(), str(id))
         return DeleteImagePayload(id=id, deleted=True)
 
     @strawberry.mutation(description="Add a tag (idempotent).")
-    async def add_image_tag(self, info: Info, id: strawberry.ID, tag: str) -> Image:  # noqa: A002
+    async def add_image_tag(self, info: Info, id: strawberry.ID, tag: str) -> Image:
         await images.add_tag(info.context.deps, info.context.caller(), str(id), tag)
         return await _reload(info, str(id))
 
     @strawberry.mutation(description="Remove a tag (it must exist).")
-    async def remove_image_tag(self, info: Info, id: strawberry.ID, tag: str) -> Image:  # noqa: A002
+    async def remove_image_tag(self, info: Info, id: strawberry.ID, tag: str) -> Image:
         await images.remove_tag(info.context.deps, info.context.caller(), str(id), tag)
         return await _reload(info, str(id))
 
     @strawberry.mutation(description="Set one custom property.")
-    async def set_image_property(self, info: Info, id: strawberry.ID,  # noqa: A002
-                                 key: str, value: str) -> Image:
-        rec = await images.set_property(info.context.deps, info.context.caller(), str(id),
-                                        key, value)
+    async def set_image_property(
+        self, info: Info, id: strawberry.ID, key: str, value: str
+    ) -> Image:
+        rec = await images.set_property(
+            info.context.deps, info.context.caller(), str(id), key, value
+        )
         return Image(row=rec.image)
 
     @strawberry.mutation(description="Remove one custom property (it must exist).")
-    async def remove_image_property(self, info: Info, id: strawberry.ID,  # noqa: A002
-                                    key: str) -> Image:
+    async def remove_image_property(self, info: Info, id: strawberry.ID, key: str) -> Image:
         rec = await images.remove_property(info.context.deps, info.context.caller(), str(id), key)
         return Image(row=rec.image)
 
-    @strawberry.mutation(description="Pause an image: it can no longer be downloaded or used "
-                         "(Glance's deactivate).")
-    async def pause_image(self, info: Info, id: strawberry.ID) -> Image:  # noqa: A002
+    @strawberry.mutation(
+        description="Pause an image: it can no longer be downloaded or used (Glance's deactivate)."
+    )
+    async def pause_image(self, info: Info, id: strawberry.ID) -> Image:
         rec = await images.deactivate(info.context.deps, info.context.caller(), str(id))
         return Image(row=rec.image)
 
     @strawberry.mutation(description="Unpause an image (Glance's reactivate).")
-    async def unpause_image(self, info: Info, id: strawberry.ID) -> Image:  # noqa: A002
+    async def unpause_image(self, info: Info, id: strawberry.ID) -> Image:
         rec = await images.reactivate(info.context.deps, info.context.caller(), str(id))
         return Image(row=rec.image)
 
     @strawberry.mutation(description="Share a shared image with a project (status pending).")
-    async def add_image_member(self, info: Info, id: strawberry.ID,  # noqa: A002
-                               member: str) -> Member:
+    async def add_image_member(self, info: Info, id: strawberry.ID, member: str) -> Member:
         row = await members.add_member(info.context.deps, info.context.caller(), str(id), member)
         return Member.of(row)
 
     @strawberry.mutation(description="Accept, reject or reset a share (the member project only).")
-    async def update_image_member(self, info: Info, id: strawberry.ID,  # noqa: A002
-                                  member: str, status: MemberStatus) -> Member:
-        row = await members.update_member(info.context.deps, info.context.caller(), str(id),
-                                          member, status.value)
+    async def update_image_member(
+        self, info: Info, id: strawberry.ID, member: str, status: MemberStatus
+    ) -> Member:
+        row = await members.update_member(
+            info.context.deps, info.context.caller(), str(id), member, status.value
+        )
         return Member.of(row)
 
     @strawberry.mutation(description="Stop sharing an image with a project.")
-    async def remove_image_member(self, info: Info, id: strawberry.ID,  # noqa: A002
-                                  member: str) -> bool:
+    async def remove_image_member(self, info: Info, id: strawberry.ID, member: str) -> bool:
         await members.remove_member(info.context.deps, info.context.caller(), str(id), member)
         return True
 

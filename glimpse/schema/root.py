@@ -56,10 +56,12 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
         deps: Deps = request.app.state.deps
         rctx: RequestContext = request.scope["glimpse.ctx"]
         err: GlimpseError | None = request.scope.get("glimpse.auth_error")
-        return GraphQLContext(deps=deps, request_ctx=rctx, auth_error=err, request=request,
-                              response=response)
+        return GraphQLContext(
+            deps=deps, request_ctx=rctx, auth_error=err, request=request, response=response
+        )
 
 
 def graphql_app(settings: GraphQLSettings) -> GlimpseGraphQL:
-    return GlimpseGraphQL(build_schema(settings), graphql_ide="graphiql" if settings.graphiql
-                          else None)
+    return GlimpseGraphQL(
+        build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None
+    )

@@ -58,9 +58,13 @@ class Member:
 
     @classmethod
     def of(cls, row: ImageMember) -> Member:
-        return cls(image_id=strawberry.ID(row.image_id), member_id=row.member,
-                   status=MemberStatus(row.status), created_at=row.created_at,
-                   updated_at=row.updated_at)
+        return cls(
+            image_id=strawberry.ID(row.image_id),
+            member_id=row.member,
+            status=MemberStatus(row.status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 @strawberry.type(description="One entry of an image's operation log.")
@@ -75,8 +79,15 @@ class ImageEventType:
 
     @classmethod
     def of(cls, ev: ImageEvent) -> ImageEventType:
-        return cls(id=strawberry.ID(str(ev.id)), at=ev.at, action=ev.action, user_id=ev.user_id,
-                   project_id=ev.project_id, request_id=ev.request_id, changes=ev.changes)
+        return cls(
+            id=strawberry.ID(str(ev.id)),
+            at=ev.at,
+            action=ev.action,
+            user_id=ev.user_id,
+            project_id=ev.project_id,
+            request_id=ev.request_id,
+            changes=ev.changes,
+        )
 
 
 @strawberry.type(description="REST endpoints for streaming this image's data.")
@@ -106,8 +117,9 @@ class Image:
     def visibility(self) -> Visibility:
         return Visibility(self.row.visibility)
 
-    @strawberry.field(description="Whether the first design's public flag holds: "
-                      "derived from visibility.")
+    @strawberry.field(
+        description="Whether the first design's public flag holds: derived from visibility."
+    )
     def is_public(self) -> bool:
         return self.row.visibility == "public"
 
@@ -188,8 +200,10 @@ class Image:
     async def stores(self, info: Info) -> list[str]:
         return await info.context.loaders.stores.load(self.row.id)
 
-    @strawberry.field(description="Member projects you may see: all of them if you own the "
-                      "image, your own record if you are a member, none otherwise.")
+    @strawberry.field(
+        description="Member projects you may see: all of them if you own the "
+        "image, your own record if you are a member, none otherwise."
+    )
     async def members(self, info: Info) -> list[Member]:
         return [Member.of(m) for m in await info.context.loaders.members.load(self.row.id)]
 
@@ -204,7 +218,7 @@ class Image:
         return ImageLinks(self=base, file=f"{base}/file", schema="/v2/schemas/image")
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Image | None:  # noqa: A002
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Image | None:
         """Federation entity lookup; unknown or invisible ids resolve to null. Batched."""
         row = await info.context.loaders.images.load(str(id))
         return cls(row=row) if row is not None else None

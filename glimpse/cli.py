@@ -1,0 +1,166 @@
+"""Command line: ``glimpse serve | db upgrade | schema | token`` (and more as features land).
+
+Sub-commands register themselves in :data:`COMMANDS`; each gets the parsed arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from glimpse.core.config import Settings, load_settings
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {"data_dir": getattr(args, "data_dir", None)}
+    for name in ("host", "port", "workers"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    return load_settings(overrides=overrides)
+
+
+async def _upgrade(settings: Settings) -> None:
+    from glimpse.core.db import Database
+    from glimpse.models.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    try:
+        async with db.engine.begin() as conn:
+            await upgrade(conn, settings.effective_database_url)
+    finally:
+        await db.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    asyncio.run(_upgrade(settings))
+    print(f"database at revision head ({_redact(settings.effective_database_url)})")
+    return 0
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from glimpse.schema.root import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from glimpse.policy.tokens import mint_token
+
+    settings = _settings(args)
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    print(mint_token(settings, user=args.user, project=args.project, roles=roles, ttl=args.ttl))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from glimpse.policy.tokens import mint_token
+
+    settings = _settings(args)
+    asyncio.run(_upgrade(settings))
+    os.environ["GLIMPSE_DATA_DIR"] = str(settings.data_dir.resolve())
+    for name in ("host", "port", "workers"):
+        os.environ[f"GLIMPSE_{name.upper()}"] = str(getattr(settings, name))
+    token = mint_token(
+        settings, user="admin", project="admin", roles=["admin", "member", "reader"], ttl=86400
+    )
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"Glimpse on {base}\n  GraphiQL: {base}/graphql\n  Console:  {base}/ui/\n"
+        f"  Glance v2: {base}/v2/images\n  data dir: {settings.data_dir.resolve()}\n"
+        f"  admin token (24 h): {token}",
+        flush=True,
+    )
+    if args.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(
+            "glimpse.app:app_factory",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+        )
+        return 0
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "glimpse.app:app_factory",
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        websockets=True,
+    ).serve()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glimpse", description="Glimpse image service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API (GraphQL, Glance v2, console)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--data-dir", default=None)
+    serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument(
+        "--server",
+        choices=("granian", "uvicorn"),
+        default="granian",
+        help="ASGI server (granian has the fast file path for downloads)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database maintenance")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("--data-dir", default=None)
+    up.set_defaults(func=cmd_db_upgrade)
+
+    schema = sub.add_parser("schema", help="print the federated GraphQL SDL")
+    schema.set_defaults(func=cmd_schema)
+
+    token = sub.add_parser("token", help="mint a token for the embedded default")
+    token.add_argument("--data-dir", default=None)
+    token.add_argument("--user", required=True)
+    token.add_argument("--project", default="")
+    token.add_argument("--roles", default="member,reader")
+    token.add_argument("--ttl", type=int, default=None)
+    token.set_defaults(func=cmd_token)
+
+    for name, register in EXTENSIONS.items():
+        register(sub.add_parser(name))
+    return parser
+
+
+# Feature packages add sub-commands here: name -> function(subparser) that sets func.
+EXTENSIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
