@@ -69,16 +69,18 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from glimpse.policy.tokens import mint_token
+    from glimpse.policy.tokens import external_issuer, mint_token
 
     settings = _settings(args)
     asyncio.run(_upgrade(settings))
     os.environ["GLIMPSE_DATA_DIR"] = str(settings.data_dir.resolve())
     for name in ("host", "port", "workers"):
         os.environ[f"GLIMPSE_{name.upper()}"] = str(getattr(settings, name))
-    token = mint_token(
-        settings, user="admin", project="admin", roles=["admin", "member", "reader"], ttl=86400
-    )
+    token = "(none: tokens come from the external issuer)"
+    if not external_issuer(settings):
+        token = mint_token(
+            settings, user="admin", project="admin", roles=["admin", "member", "reader"], ttl=86400
+        )
     base = f"http://{settings.host}:{settings.port}"
     print(
         f"Glimpse on {base}\n  GraphiQL: {base}/graphql\n  Console:  {base}/ui/\n"
@@ -154,6 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Feature packages add sub-commands here: name -> function(subparser) that sets func.
 EXTENSIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+
+def _register_user(parser: argparse.ArgumentParser) -> None:
+    from glimpse.cli_accounts import register
+
+    register(parser)
+
+
+EXTENSIONS["user"] = _register_user
 
 
 def main(argv: list[str] | None = None) -> int:

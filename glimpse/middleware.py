@@ -38,7 +38,7 @@ class RequestContextMiddleware:
         headers = Headers(scope=scope)
         incoming = headers.get("x-openstack-request-id", "")
         rid = incoming if _VALID_RID.match(incoming) else new_request_id()
-        principal, error = self._identify(headers)
+        principal, error = await self._identify(headers)
         if principal.authenticated or error is None:
             pass
         scope["glimpse.ctx"] = RequestContext(principal=principal, request_id=rid)
@@ -53,9 +53,9 @@ class RequestContextMiddleware:
 
         await self.app(scope, receive, send_with_id)
 
-    def _identify(self, headers: Headers) -> tuple[Principal, GlimpseError | None]:
+    async def _identify(self, headers: Headers) -> tuple[Principal, GlimpseError | None]:
         try:
-            return identify(headers, self.verifier, trusted_proxy=self.trusted_proxy), None
+            return await identify(headers, self.verifier, trusted_proxy=self.trusted_proxy), None
         except GlimpseError as exc:
             return Principal.anonymous(), exc
 

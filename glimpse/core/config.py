@@ -52,6 +52,10 @@ class AuthSettings:
     default_ttl_seconds: int = 3600
     trusted_proxy: bool = False
     local_accounts: bool = True
+    # Failed-login throttling (in memory, per server process): failures allowed per window.
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: int = 300
     policy_profile: str = "glance"
     policy_overrides: Mapping[str, str] = field(default_factory=dict)
 

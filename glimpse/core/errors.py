@@ -14,6 +14,7 @@ Resolvers, stores and policy raise these; the two edges translate them: the REST
     ├── Gone                    the target disappeared while we worked on it
     ├── QuotaExceeded           a per-project quota would be exceeded
     ├── PayloadTooLarge         body or image larger than the configured cap
+    ├── RateLimited             too many attempts (failed logins); retry later
     ├── RangeNotSatisfiable     a download range outside the data
     ├── StoreUnavailable        a blob store failed or is unreachable
     └── ServiceUnavailable      a dependency (e.g. qemu-img) is missing or overloaded
@@ -72,6 +73,14 @@ class QuotaExceeded(GlimpseError):
 
 class PayloadTooLarge(GlimpseError):
     code = "PAYLOAD_TOO_LARGE"
+
+
+class RateLimited(GlimpseError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
 
 
 class RangeNotSatisfiable(GlimpseError):

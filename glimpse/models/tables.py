@@ -160,4 +160,22 @@ class Task(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_type=DateTime())
 
 
+class User(SQLModel, table=True):
+    """A local account of the embedded default (deployments without an identity provider).
+
+    ``password_hash`` is an argon2id PHC string; the clear password is never stored. ``roles``
+    is a comma-separated list, as Keystone's ``X-Roles`` header carries them.
+    """
+
+    __tablename__ = "users"
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    name: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    project: str | None = Field(default=None, max_length=255)
+    roles: str = Field(default="", max_length=1024)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
 metadata = SQLModel.metadata

@@ -15,23 +15,33 @@ from glimpse.core.errors import Unauthenticated
 
 
 class Verifier(Protocol):
-    def verify(self, token: str) -> Principal: ...
+    async def verify(self, token: str) -> Principal: ...
 
 
-def identify(headers: Mapping[str, str], verifier: Verifier, *, trusted_proxy: bool) -> Principal:
-    """The principal named by ``headers`` (keys compared case-insensitively)."""
+async def identify(
+    headers: Mapping[str, str], verifier: Verifier, *, trusted_proxy: bool
+) -> Principal:
+    """The principal named by ``headers`` (keys compared case-insensitively).
+
+    With ``trusted_proxy`` off, identity headers are ignored entirely (a client could set
+    them); with it on, ``Confirmed`` is trusted, ``Invalid`` (keystonemiddleware's delayed
+    auth decision on a bad token) is a 401, and no status falls through to the token headers.
+    """
     h = {k.lower(): v for k, v in headers.items()}
-    if trusted_proxy and h.get("x-identity-status", "").lower() == "confirmed":
+    status = h.get("x-identity-status", "").strip().lower() if trusted_proxy else ""
+    if status == "confirmed":
         return _from_proxy(h)
+    if status == "invalid":
+        raise Unauthenticated("The authenticating proxy refused the credentials")
     auth = h.get("authorization", "")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Authorization header must be 'Bearer <token>'")
-        return verifier.verify(token.strip())
+        return await verifier.verify(token.strip())
     token = h.get("x-auth-token", "").strip()
     if token:
-        return verifier.verify(token)
+        return await verifier.verify(token)
     return Principal.anonymous()
 
 

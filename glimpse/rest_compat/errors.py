@@ -29,6 +29,7 @@ STATUS: dict[type[errors.GlimpseError], int] = {
     errors.Gone: 410,
     errors.QuotaExceeded: 413,
     errors.PayloadTooLarge: 413,
+    errors.RateLimited: 429,
     errors.RangeNotSatisfiable: 416,
     errors.StoreUnavailable: 503,
     errors.ServiceUnavailable: 503,

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glimpse.core.errors import InvalidInput, Unauthenticated
-from glimpse.rest_compat import image_data, images
+from glimpse.rest_compat import image_data, images, tokens
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.wire import ctx_of
 
@@ -29,6 +29,7 @@ VERSIONS = tuple(f"2.{n}" for n in range(0, 8))
 class Endpoint:
     handler: Handler
     body: bool = False  # whether a request body is expected
+    anonymous: bool = False  # reachable without a token (login)
 
 
 ROUTES: dict[str, dict[str, Endpoint]] = {
@@ -51,6 +52,7 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     },
     "/v2/images/{image_id}/actions/deactivate": {"POST": Endpoint(images.deactivate)},
     "/v2/images/{image_id}/actions/reactivate": {"POST": Endpoint(images.reactivate)},
+    "/v2/tokens": {"POST": Endpoint(tokens.issue, body=True, anonymous=True)},
 }
 
 
@@ -65,13 +67,23 @@ def dispatcher(methods: dict[str, Endpoint]) -> Handler:
             return error_response(
                 request, 405, "The method is not allowed for this resource.", {"Allow": allow}
             )
-        if not ctx_of(request).principal.authenticated:
-            raise Unauthenticated("Authentication required")
+        if not endpoint.anonymous:
+            _require_caller(request)
         if not endpoint.body and _has_body(request):
             raise InvalidInput("A body is not expected with this request.")
         return await endpoint.handler(request)
 
     return dispatch
+
+
+def _require_caller(request: Request) -> None:
+    """401 with the reason the credentials failed (expired, bad signature...), or because
+    there were none."""
+    error = request.scope.get("glimpse.auth_error")
+    if error is not None:
+        raise error
+    if not ctx_of(request).principal.authenticated:
+        raise Unauthenticated("Authentication required")
 
 
 def _has_body(request: Request) -> bool:

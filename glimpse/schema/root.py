@@ -15,6 +15,7 @@ from glimpse.core.config import GraphQLSettings
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import GlimpseError
 from glimpse.resolvers.deps import Deps
+from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
@@ -27,7 +28,7 @@ class Query(ImageQuery):
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation):
+class Mutation(ImageMutation, AccountMutation):
     pass
 
 

@@ -1,0 +1,173 @@
+"""Local accounts and login, for deployments without an identity provider.
+
+Operators manage users with ``glimpse user add/list/remove/passwd``; callers exchange a name
+and password for a token via ``POST /v2/tokens`` or the GraphQL ``login`` mutation. Passwords
+are hashed with argon2id (argon2-cffi's defaults, RFC 9106's low-memory profile).
+
+A failed login never says whether the name exists: the message is the same, and an unknown
+name is checked against a dummy hash with the same parameters, so both take about as long.
+Failures are throttled per name and per client address (see glimpse.policy.throttle).
+Everything here is refused when an external issuer is configured: that issuer owns identity.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import col, select
+
+from glimpse.core.clock import utcnow
+from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from glimpse.models.tables import User
+from glimpse.policy.throttle import LoginThrottle
+from glimpse.policy.tokens import external_issuer, mint_token
+from glimpse.resolvers.deps import Deps
+
+MIN_PASSWORD = 8
+BAD_LOGIN = "Invalid user name or password"
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Account:
+    """A local user as operators see it (never the hash)."""
+
+    name: str
+    project: str | None
+    roles: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token and the identity it carries."""
+
+    token: str
+    expires_at: datetime
+    user: str
+    project: str | None
+    roles: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password, verified for unknown names to equalise timing."""
+    return _hasher.hash(secrets.token_urlsafe(24))
+
+
+def _require_local(deps: Deps) -> None:
+    if external_issuer(deps.settings) or not deps.settings.auth.local_accounts:
+        raise Forbidden(
+            "Local accounts are disabled: tokens come from the configured identity provider"
+        )
+
+
+def _roles(roles: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({r.strip().lower() for r in roles if r.strip()}))
+
+
+def _validate(name: str, password: str | None) -> None:
+    if not name or len(name) > 255 or name != name.strip():
+        raise InvalidInput("User name must be 1 to 255 characters without surrounding spaces")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Password must have at least {MIN_PASSWORD} characters")
+
+
+def _account(u: User) -> Account:
+    return Account(u.name, u.project, _roles(u.roles.split(",")), u.created_at)
+
+
+async def add_user(
+    deps: Deps, name: str, password: str, *, project: str | None, roles: list[str]
+) -> Account:
+    """Create a local user; the name must be new."""
+    _require_local(deps)
+    _validate(name, password)
+    hashed = await anyio.to_thread.run_sync(_hasher.hash, password)
+    user = User(
+        id=str(uuid.uuid4()),
+        name=name,
+        project=project or None,
+        roles=",".join(_roles(roles)),
+        password_hash=hashed,
+    )
+    async with deps.db.begin() as s:
+        if (await s.exec(select(User).where(User.name == name))).first() is not None:
+            raise Conflict(f"User {name} already exists")
+        s.add(user)
+    return _account(user)
+
+
+async def list_users(deps: Deps) -> list[Account]:
+    async with deps.db.read() as s:
+        rows = await s.exec(select(User).order_by(col(User.name)))
+        return [_account(u) for u in rows]
+
+
+async def remove_user(deps: Deps, name: str) -> None:
+    """Delete a user. Tokens already issued stay valid until they expire (they are not
+    looked up per request), so keep token lifetimes short."""
+    async with deps.db.begin() as s:
+        user = (await s.exec(select(User).where(User.name == name))).first()
+        if user is None:
+            raise NotFound(f"User {name} not found")
+        await s.delete(user)
+
+
+async def set_password(deps: Deps, name: str, password: str) -> None:
+    _require_local(deps)
+    _validate(name, password)
+    hashed = await anyio.to_thread.run_sync(_hasher.hash, password)
+    async with deps.db.begin() as s:
+        user = (await s.exec(select(User).where(User.name == name))).first()
+        if user is None:
+            raise NotFound(f"User {name} not found")
+        user.password_hash, user.updated_at = hashed, utcnow()
+        s.add(user)
+
+
+def _throttle(deps: Deps) -> LoginThrottle:
+    throttle = deps.extras.get("login_throttle")
+    if not isinstance(throttle, LoginThrottle):
+        throttle = deps.extras["login_throttle"] = LoginThrottle(deps.settings.auth)
+    return throttle
+
+
+async def _matches(hashed: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return bool(_hasher.verify(hashed, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(check)
+
+
+async def login(deps: Deps, name: str, password: str, *, client: str | None) -> IssuedToken:
+    """Exchange a name and password for a token of the embedded issuer."""
+    _require_local(deps)
+    throttle = _throttle(deps)
+    throttle.check(name, client)
+    async with deps.db.read() as s:
+        user = (await s.exec(select(User).where(User.name == name))).first()
+    ok = await _matches(user.password_hash if user else _dummy_hash(), password or "")
+    if user is None or not ok:
+        throttle.failed(name, client)
+        raise Unauthenticated(BAD_LOGIN)
+    throttle.succeeded(name)
+    if _hasher.check_needs_rehash(user.password_hash):
+        await set_password(deps, name, password)
+    roles = list(_roles(user.roles.split(",")))
+    now = int(time.time())
+    token = mint_token(deps.settings, user=user.name, project=user.project, roles=roles, now=now)
+    expires = datetime.fromtimestamp(now + deps.settings.auth.default_ttl_seconds, UTC)
+    expires = expires.replace(tzinfo=None)  # naive UTC, like every stored time
+    return IssuedToken(token, expires, user.name, user.project, tuple(roles))
