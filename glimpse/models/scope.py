@@ -32,10 +32,20 @@ def _own(project: str | None) -> ColumnElement[bool]:
     return I.owner == project if project is not None else false()
 
 
+READER_ROLES = frozenset({"reader", "member", "admin"})
+
+
+def _reads(p: Principal) -> bool:
+    """Every visibility grant needs at least the reader role (Glance's ``role:reader``)."""
+    return bool(p.roles & READER_ROLES)
+
+
 def get_scope(p: Principal) -> ColumnElement[bool]:
     """Rows a caller may fetch directly (GET): any member status counts."""
     if p.is_admin:
         return true()
+    if not _reads(p):
+        return false()
     return or_(
         I.visibility.in_(("public", "community")),
         _own(p.project_id),
@@ -49,6 +59,8 @@ def list_scope(
     """Rows a caller's list returns for a ``visibility`` filter (``None``: the default list)."""
     statuses = None if member_status == "all" else (member_status,)
     project = p.project_id
+    if not _reads(p):
+        return false()
     if visibility == "public":
         return I.visibility == "public"
     if visibility == "community":

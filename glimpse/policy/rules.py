@@ -59,7 +59,11 @@ CHECKS: Final[dict[str, Check]] = {
     "nobody": lambda p, t: False,
     "owner_reader": lambda p, t: _reader(p) and _own(p, t),
     "owner_member": lambda p, t: _member(p) and _own(p, t),
-    "image_member": lambda p, t: t.member_status is not None and p.project_id is not None,
+    # Members only count on shared images: a member row left behind when an image went
+    # private grants nothing (Glance's is_image_visible and models.scope agree).
+    "image_member": lambda p, t: (
+        t.member_status is not None and p.project_id is not None and t.visibility == "shared"
+    ),
     "public_or_community": lambda p, t: t.visibility in ("public", "community"),
     "is_member_project": lambda p, t: p.project_id is not None and p.project_id == t.member_id,
     "has_project": lambda p, t: p.project_id is not None,
@@ -71,7 +75,7 @@ _OWNER_WRITE = "admin or owner_member"
 
 GLANCE: Final[dict[str, str]] = {
     "get_image": f"admin or {_SEES}",
-    "get_images": "admin or anyone",
+    "get_images": "admin or reader",
     "download_image": f"admin or {_USES}",
     "add_image": "admin or owner_member",
     "modify_image": _OWNER_WRITE,
@@ -97,6 +101,9 @@ GLANCE: Final[dict[str, str]] = {
     "manage_image_cache": "admin",
     "stores_info_detail": "admin or service",
     "delete_image_location": "admin",
+    "add_image_location": "service or owner_member",
+    "fetch_image_location": "admin or service",
+    "import_image": _OWNER_WRITE,
     "get_metadef_namespace": "admin or reader or public_or_community",
     "modify_metadef": "admin",
     "get_usage": "admin or reader and has_project",
@@ -117,6 +124,8 @@ ADMIN_ONLY: Final[dict[str, str]] = {
             "add_member",
             "delete_member",
             "resize_image",
+            "import_image",
+            "add_image_location",
         )
     },
 }

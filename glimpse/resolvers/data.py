@@ -30,12 +30,13 @@ from glimpse.core.errors import (
     Gone,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     QuotaExceeded,
     RangeNotSatisfiable,
     StoreUnavailable,
 )
 from glimpse.models.tables import Image, ImageLocation
-from glimpse.resolvers import events
+from glimpse.resolvers import events, quotas
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import ImageRecord, load_for, load_visible, record_of, remove_blobs
 from glimpse.stores.base import BlobStore, StoredBlob
@@ -95,11 +96,11 @@ async def upload(
     if store.read_only:
         raise Forbidden(f"Store {store.name} is read-only")
     lock = uuid.uuid4().hex
-    image = await _begin_upload(deps, ctx, image_id, lock, expected_size)
+    image, cap = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
     try:
         async with _lease(deps, image.id, lock):
-            stream, inspection = _instrument(deps, image, chunks, expected_size)
+            stream, inspection = _instrument(deps, image, chunks, expected_size, cap)
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
         virtual_size = _verdict(image, inspection, stream.size)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
@@ -108,13 +109,21 @@ async def upload(
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
             await _abort_upload(deps, ctx, image.id, lock, blob, exc)
+        # The quota, not the configured size cap, stopped the stream: say so.
+        if isinstance(exc, PayloadTooLarge) and cap is not None and cap < _size_limit(deps):
+            raise QuotaExceeded(f"Image storage quota exceeded ({cap} bytes left)") from exc
         raise
+
+
+def _size_limit(deps: Deps) -> int:
+    return deps.settings.max_image_size
 
 
 async def _begin_upload(
     deps: Deps, ctx: RequestContext, image_id: str, lock: str, expected_size: int | None
-) -> Image:
-    """Authorize, check state, then take the writer lock: ``queued -> saving`` atomically."""
+) -> tuple[Image, int | None]:
+    """Authorize, check state and quota, then take the writer lock: ``queued -> saving``
+    atomically. Returns the image and the bytes its project may still store."""
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "upload_image")
         if image.status in ("deactivated",):
@@ -130,6 +139,8 @@ async def _begin_upload(
             )
         if expected_size is not None and expected_size > deps.settings.max_image_size:
             raise QuotaExceeded("Image exceeds the size limit")
+        cap = await quotas.size_cap(deps, s, image.owner, image.id)
+        quotas.check_size(cap, expected_size)
         now = utcnow()
         lease = now + timedelta(seconds=deps.settings.upload_lease_seconds)
         result = await s.exec(
@@ -147,7 +158,7 @@ async def _begin_upload(
             raise Conflict(f"Image {image.id} is already receiving data")
         events.record(s, ctx, image.id, "upload_started", {"status": "saving"})
     image.status, image.lock_owner = "saving", lock
-    return image
+    return image, cap
 
 
 def _stale_lock(image: Image) -> bool:
@@ -159,12 +170,13 @@ def _stale_lock(image: Image) -> bool:
 
 
 def _instrument(
-    deps: Deps, image: Image, chunks: AsyncIterable[bytes], expected: int | None
+    deps: Deps, image: Image, chunks: AsyncIterable[bytes], expected: int | None, cap: int | None
 ) -> tuple[HashingStream, FormatInspection | None]:
     inspection = FormatInspection() if image.container_format in INSPECTED_CONTAINERS else None
+    limit = deps.settings.max_image_size
     stream = HashingStream(
         chunks,
-        max_size=deps.settings.max_image_size,
+        max_size=limit if cap is None else min(limit, cap),
         expected_size=expected,
         observers=[inspection] if inspection else [],
     )
@@ -217,6 +229,8 @@ async def _finish_upload(
         current = (await s.exec(select(Image).where(Image.id == image.id).with_for_update())).one()
         if current.deleted or current.lock_owner != lock or current.status != "saving":
             raise Gone(f"Image {image.id} was deleted or taken over during the upload")
+        # Other uploads of the project may have finished while this one streamed.
+        quotas.check_size(await quotas.size_cap(deps, s, current.owner, current.id), stream.size)
         current.size, current.virtual_size = stream.size, virtual_size
         current.checksum, current.os_hash_algo, current.os_hash_value = (
             stream.md5,

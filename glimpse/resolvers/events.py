@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from glimpse.core.context import RequestContext
-from glimpse.models.tables import ImageEvent
+from glimpse.models.tables import Image, ImageEvent
 
 
 def record(
@@ -59,3 +59,35 @@ async def events_for(
         if len(bucket) < limit_each:
             bucket.append(ev)
     return out
+
+
+MEMBER_ACTIONS = frozenset({"add_member", "update_member", "remove_member"})
+
+
+def visible_to(
+    ctx: RequestContext, owner: str | None, rows: Sequence[ImageEvent]
+) -> list[ImageEvent]:
+    """The events of one image a caller may read: all of them for admins and the owner
+    project; for anyone else, member changes only about the caller's own project (REST's
+    members API shows a member only its own record, the log must not show more)."""
+    if ctx.is_admin or (ctx.project_id is not None and ctx.project_id == owner):
+        return list(rows)
+    return [
+        ev
+        for ev in rows
+        if ev.action not in MEMBER_ACTIONS or ev.changes.get("member") == ctx.project_id
+    ]
+
+
+async def events_visible(
+    session: AsyncSession, ctx: RequestContext, image_ids: Sequence[str], limit_each: int = 100
+) -> dict[str, list[ImageEvent]]:
+    """Newest-first events of several images, filtered by :func:`visible_to` before the
+    per-image limit is applied (DataLoader batch; two queries)."""
+    owners = dict(
+        (
+            await session.exec(select(Image.id, Image.owner).where(col(Image.id).in_(image_ids)))
+        ).all()
+    )
+    found = await events_for(session, image_ids, limit_each=2**31)
+    return {i: visible_to(ctx, owners.get(i), rows)[:limit_each] for i, rows in found.items()}

@@ -127,18 +127,30 @@ async def remove_member(deps: Deps, ctx: RequestContext, image_id: str, member: 
 async def members_for(
     deps: Deps, ctx: RequestContext, image_ids: Sequence[str]
 ) -> dict[str, list[ImageMember]]:
-    """Member records of many images that the caller may see, in one query (DataLoader)."""
+    """Member records of many images that the caller may see, in one query (DataLoader).
+
+    The same decision as :func:`list_members`: only shared images, only when ``get_members``
+    allows it, and a non-owner sees only its own record. Where REST would answer 403 or 404
+    the GraphQL field is simply empty.
+    """
     out: dict[str, list[ImageMember]] = {i: [] for i in image_ids}
     if not image_ids or not ctx.principal.authenticated:
         return out
     async with deps.db.read() as s:
         stmt = (
-            select(ImageMember, Image.owner)
+            select(ImageMember, Image)
             .join(Image, col(Image.id) == col(ImageMember.image_id))
             .where(col(ImageMember.image_id).in_(image_ids), Image.visibility == "shared")
             .order_by(col(ImageMember.created_at))
         )
-        for row, owner in (await s.exec(stmt)).all():
-            if ctx.is_admin or owner == ctx.project_id or row.member == ctx.project_id:
-                out[row.image_id].append(row)
+        rows = list((await s.exec(stmt)).all())
+    mine = {row.image_id: row.status for row, _ in rows if row.member == ctx.project_id}
+    for row, image in rows:
+        target = Target(
+            owner=image.owner, visibility=image.visibility, member_status=mine.get(image.id)
+        )
+        if not deps.policy.allows("get_members", ctx.principal, target):
+            continue
+        if _sees_all(ctx, image) or row.member == ctx.project_id:
+            out[row.image_id].append(row)
     return out

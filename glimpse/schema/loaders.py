@@ -46,7 +46,7 @@ class Loaders:
 
     async def _events(self, ids: Sequence[str]) -> list[list[ImageEvent]]:
         async with self.deps.db.read() as s:
-            found = await events.events_for(s, ids)
+            found = await events.events_visible(s, self.ctx, ids)
         return [found[i] for i in ids]
 
     async def _images(self, ids: Sequence[str]) -> list[Any]:
