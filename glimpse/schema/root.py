@@ -18,6 +18,7 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.types import Image
 
 
@@ -43,7 +44,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federati
         mutation=Mutation,
         types=[Image],
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 
 
