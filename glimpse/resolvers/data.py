@@ -99,8 +99,8 @@ async def upload(
     image, cap = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
     try:
-        async with _lease(deps, image.id, lock):
-            stream, inspection = _instrument(deps, image, chunks, expected_size, cap)
+        stream, inspection = _instrument(deps, image, chunks, expected_size, cap)
+        async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
         virtual_size = _verdict(image, inspection, stream.size)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
@@ -258,6 +258,7 @@ async def _finish_upload(
                 "virtual_size": virtual_size,
             },
         )
+        await s.flush()
         return await record_of(s, current)
 
 
