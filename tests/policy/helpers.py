@@ -8,9 +8,10 @@ the same words).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -151,3 +152,23 @@ def new_id() -> str:
 
 def caller(project: str | None, *roles: str) -> RequestContext:
     return ctx(project, *roles)
+
+
+@contextlib.asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of an app built from ``settings`` (for non-default auth modes)."""
+    from glimpse.app import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://glimpse.test") as c:
+            yield c
+
+
+def with_auth(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, auth=replace(settings.auth, **changes))
+
+
+def with_quotas(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, quotas=replace(settings.quotas, **changes))
