@@ -155,15 +155,22 @@ def caller(project: str | None, *roles: str) -> RequestContext:
 
 
 @contextlib.asynccontextmanager
-async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process client of an app built from ``settings`` (for non-default auth modes)."""
+async def served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Deps]]:
+    """An in-process client of an app built from ``settings``, and that app's deps."""
     from glimpse.app import create_app
 
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://glimpse.test") as c:
-            yield c
+            yield c, application.state.deps
+
+
+@contextlib.asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of an app built from ``settings`` (for non-default auth modes)."""
+    async with served(settings) as (client, _deps):
+        yield client
 
 
 def with_auth(settings: Settings, **changes: Any) -> Settings:
