@@ -15,7 +15,7 @@ from glimpse.core.errors import Unauthenticated
 
 
 class Verifier(Protocol):
-    async def verify(self, token: str) -> Principal: ...
+    async def authenticate(self, token: str) -> Principal: ...
 
 
 async def identify(
@@ -38,10 +38,10 @@ async def identify(
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Authorization header must be 'Bearer <token>'")
-        return await verifier.verify(token.strip())
+        return await verifier.authenticate(token.strip())
     token = h.get("x-auth-token", "").strip()
     if token:
-        return await verifier.verify(token)
+        return await verifier.authenticate(token)
     return Principal.anonymous()
 
 

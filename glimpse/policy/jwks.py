@@ -59,6 +59,12 @@ class JwksKeys:
             raise Unauthenticated("Token algorithm does not match its signing key")
         return jwk.key
 
+    def cached_key(self, header: dict[str, Any]) -> Any:
+        picked = self._pick(header.get("kid"))
+        if picked is None or (picked[1] and header.get("alg") != picked[1]):
+            return None
+        return picked[0].key
+
     def _pick(self, kid: Any) -> tuple[jwt.PyJWK, str | None] | None:
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))

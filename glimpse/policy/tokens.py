@@ -116,7 +116,13 @@ def token_claims(
 class KeySource(Protocol):
     """Where the verification key for a token header comes from."""
 
-    async def key_for(self, header: dict[str, Any]) -> Any: ...
+    async def key_for(self, header: dict[str, Any]) -> Any:
+        """The key, fetching it if needed; :class:`Unauthenticated` when unknown."""
+        ...
+
+    def cached_key(self, header: dict[str, Any]) -> Any:
+        """The key if it is at hand without I/O, else ``None``."""
+        ...
 
 
 class StaticKey:
@@ -126,6 +132,9 @@ class StaticKey:
         self._key = key
 
     async def key_for(self, header: dict[str, Any]) -> Any:
+        return self._key
+
+    def cached_key(self, header: dict[str, Any]) -> Any:
         return self._key
 
 
@@ -174,17 +183,30 @@ class TokenVerifier:
         self.external = external_issuer(settings)
         self._keys = keys or _key_source(settings)
 
-    async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; the algorithm is checked before any key lookup,
-        so a forged header can neither pick the key type nor trigger a JWKS fetch."""
+    async def authenticate(self, token: str) -> Principal:
+        """The principal of a valid token (used per request). The algorithm is checked before
+        any key lookup, so a forged header can neither pick the key type nor cause a fetch."""
+        header, alg = self._checked_header(token)
+        key = await self._keys.key_for(header)
+        return principal_from_claims(self._decode(token, key, alg))
+
+    def verify(self, token: str) -> Principal:
+        """Synchronous :meth:`authenticate` for callers without an event loop (CLI, tests):
+        only keys at hand are used; a JWKS key not fetched yet counts as unknown."""
+        header, alg = self._checked_header(token)
+        key = self._keys.cached_key(header)
+        if key is None:
+            raise Unauthenticated(f"Token signing key {header.get('kid')!r} is not known")
+        return principal_from_claims(self._decode(token, key, alg))
+
+    def _checked_header(self, token: str) -> tuple[dict[str, Any], str]:
         header = _header(token)
         alg = str(header["alg"])
         if alg not in self.algorithms:
             raise Unauthenticated(
                 f"Token algorithm '{alg}' is not accepted (expected {', '.join(self.algorithms)})"
             )
-        key = await self._keys.key_for(header)
-        return principal_from_claims(self._decode(token, key, alg))
+        return header, alg
 
     def _decode(self, token: str, key: Any, alg: str) -> dict[str, Any]:
         required = ["exp", "sub"] + [n for n in ("iss", "aud") if getattr(self._auth, _SETTING[n])]

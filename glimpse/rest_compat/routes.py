@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glimpse.core.errors import InvalidInput, Unauthenticated
-from glimpse.rest_compat import image_data, images, tokens
+from glimpse.rest_compat import image_data, images, tokens, usage
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.wire import ctx_of
 
@@ -53,6 +53,7 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/images/{image_id}/actions/deactivate": {"POST": Endpoint(images.deactivate)},
     "/v2/images/{image_id}/actions/reactivate": {"POST": Endpoint(images.reactivate)},
     "/v2/tokens": {"POST": Endpoint(tokens.issue, body=True, anonymous=True)},
+    "/v2/info/usage": {"GET": Endpoint(usage.usage)},
 }
 
 

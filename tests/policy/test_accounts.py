@@ -72,7 +72,7 @@ async def test_login_through_both_apis(
     r = await http.post("/v2/tokens", json={"name": "alice", "password": "correct horse"})
     assert r.status_code == 200, r.text
     assert r.json()["expires_at"].endswith("Z")
-    principal = await TokenVerifier(settings).verify(r.json()["token"])
+    principal = await TokenVerifier(settings).authenticate(r.json()["token"])
     assert (principal.user_id, principal.project_id) == ("alice", "P1")
     assert principal.roles == {"member", "reader"}
     images = await http.get("/v2/images", headers={"X-Auth-Token": r.json()["token"]})

@@ -126,3 +126,15 @@ async def test_usage_report(settings: Settings) -> None:
     finally:
         await deps.db.dispose()
         await deps.stores.close()
+
+
+async def test_usage_endpoint(settings: Settings) -> None:
+    limited = with_quotas(settings, image_count=3)
+    async with served(limited) as (http, deps):
+        await make_image(deps)
+        r = await http.get("/v2/info/usage", headers=_h(limited))
+        assert r.status_code == 200
+        assert r.json()["usage"]["image_count_total"] == {"limit": 3, "usage": 1}
+        assert (await http.get("/v2/info/usage")).status_code == 401
+        no_project = {"X-Auth-Token": token(limited, None, "reader")}
+        assert (await http.get("/v2/info/usage", headers=no_project)).status_code == 403

@@ -149,7 +149,7 @@ async def test_cli_token_without_project(
     argv = ["token", "--data-dir", str(settings.data_dir), "--user", "bob", "--project", ""]
     assert cli_main([*argv, "--roles", "member,reader"]) == 0
     tok = capsys.readouterr().out.strip()
-    principal = await TokenVerifier(settings).verify(tok)
+    principal = await TokenVerifier(settings).authenticate(tok)
     assert (principal.user_id, principal.project_id) == ("bob", None)
     r = await http.get("/v2/images", headers={"X-Auth-Token": tok})
     assert [i["id"] for i in r.json()["images"]] == [public]
@@ -275,15 +275,15 @@ async def test_jwks_rotation_refreshes_on_unknown_kid(jwks: JwksServer, settings
     jwks.publish(("k1", k1))
     ext = with_auth(settings, jwks_url=jwks.url)
     verifier = TokenVerifier(ext, keys=JwksKeys(jwks.url, min_refresh=0))
-    assert (await verifier.verify(_signed(ext, k1, "k1"))).user_id == "mallory"
+    assert (await verifier.authenticate(_signed(ext, k1, "k1"))).user_id == "mallory"
     assert jwks.requests == 1
     jwks.publish(("k2", k2))  # the provider rotated: k1 is gone
-    assert (await verifier.verify(_signed(ext, k2, "k2"))).project_id == "P1"
+    assert (await verifier.authenticate(_signed(ext, k2, "k2"))).project_id == "P1"
     assert jwks.requests == 2
-    await verifier.verify(_signed(ext, k2, "k2"))
+    await verifier.authenticate(_signed(ext, k2, "k2"))
     assert jwks.requests == 2  # cached
     with pytest.raises(Unauthenticated, match="'k1' is not known"):
-        await verifier.verify(_signed(ext, k1, "k1"))
+        await verifier.authenticate(_signed(ext, k1, "k1"))
 
 
 async def test_unknown_kids_cannot_hammer_the_provider(
@@ -293,8 +293,8 @@ async def test_unknown_kids_cannot_hammer_the_provider(
     jwks.publish(("k1", k1))
     ext = with_auth(settings, jwks_url=jwks.url)
     verifier = TokenVerifier(ext, keys=JwksKeys(jwks.url, min_refresh=60))
-    await verifier.verify(_signed(ext, k1, "k1"))
+    await verifier.authenticate(_signed(ext, k1, "k1"))
     for _ in range(5):
         with pytest.raises(Unauthenticated):
-            await verifier.verify(_signed(ext, k1, uuid.uuid4().hex))
+            await verifier.authenticate(_signed(ext, k1, uuid.uuid4().hex))
     assert jwks.requests == 1
