@@ -161,3 +161,6 @@ class Task(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+# Registers the metadefs tables on the same metadata (migrations, test clean-up).
+from glimpse.models import metadef_tables as _metadef_tables  # noqa: E402, F401
