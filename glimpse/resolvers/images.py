@@ -27,8 +27,8 @@ from glimpse.models.tables import Image, ImageLocation, ImageMember, ImageProper
 from glimpse.policy.rules import Target
 from glimpse.resolvers import events
 from glimpse.resolvers import image_rules as rules
-from glimpse.resolvers.metadef_validation import validate_image_properties
 from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.metadef_validation import validate_image_properties
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ from glimpse.resolvers.deps import Deps
 
 N = MetadefNamespace.__table__.c  # type: ignore[attr-defined]
 A = MetadefAssociation.__table__.c  # type: ignore[attr-defined]
-R = MetadefResourceType.__table__.c  # type: ignore[attr-defined]
+RT = MetadefResourceType.__table__  # type: ignore[attr-defined]
+R = RT.c
 SORT_KEYS = ("created_at", "updated_at", "namespace", "id")
 
 
@@ -140,7 +141,7 @@ async def associations_for(
         return out
     stmt = (
         select(A.namespace_id, R.name, A.prefix, A.properties_target, A.created_at, A.updated_at)
-        .join(R, R.id == A.resource_type_id)
+        .join(RT, R.id == A.resource_type_id)
         .where(A.namespace_id.in_(namespace_ids))
         .order_by(A.id)
     )
@@ -209,7 +210,7 @@ def _list_conditions(ctx: RequestContext, q: NamespaceQuery) -> list[ColumnEleme
     if q.resource_types:
         linked = (
             select(A.id)
-            .join(R, R.id == A.resource_type_id)
+            .join(RT, R.id == A.resource_type_id)
             .where(A.namespace_id == N.id, R.name.in_(q.resource_types))
         )
         conds.append(exists(linked))
