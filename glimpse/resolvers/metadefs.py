@@ -177,14 +177,19 @@ async def get_namespace(deps: Deps, ctx: RequestContext, name: str) -> Namespace
 
 async def get_namespaces(
     deps: Deps, ctx: RequestContext, names: Sequence[str]
-) -> list[MetadefNamespace | None]:
-    """Readable namespaces by name, ``None`` for others (federation entity batches). One query."""
+) -> list[NamespaceRecord | None]:
+    """Readable namespaces by name with their associations, ``None`` for the others
+    (federation entity batches). Two queries."""
     async with deps.db.read() as s:
         rows = await s.exec(
             select(MetadefNamespace).where(col(MetadefNamespace.namespace).in_(names), scope(ctx))
         )
         found = {r.namespace: r for r in rows.all()}
-    return [found.get(n) for n in names]
+        assoc = await associations_for(s, [r.id for r in found.values() if r.id is not None])
+    return [
+        NamespaceRecord(ns, assoc[ns.id or 0]) if (ns := found.get(n)) is not None else None
+        for n in names
+    ]
 
 
 def keyset_of(ns: MetadefNamespace, sort_key: str) -> Keyset:
