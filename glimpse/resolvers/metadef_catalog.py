@@ -196,16 +196,14 @@ async def contents_for(deps: Deps, namespace_ids: Sequence[int]) -> dict[int, Co
     if not namespace_ids:
         return out
     async with deps.db.read() as s:
-        for model, attr in (
+        kinds: tuple[tuple[Any, str], ...] = (
             (MetadefProperty, "properties"),
             (MetadefObject, "objects"),
             (MetadefTag, "tags"),
-        ):
-            stmt = (
-                select(model)
-                .where(col(model.namespace_id).in_(namespace_ids))  # type: ignore[attr-defined]
-                .order_by(col(model.id))  # type: ignore[attr-defined]
-            )
+        )
+        for model, attr in kinds:
+            table = model.__table__.c
+            stmt = select(model).where(table.namespace_id.in_(namespace_ids)).order_by(table.id)
             for row in (await s.exec(stmt)).all():
                 getattr(out[row.namespace_id], attr).append(row)
     return out

@@ -74,12 +74,12 @@ async def _delete(
         table = model.__table__.c  # type: ignore[attr-defined]
         stmt = sa_delete(model).where(table.namespace_id == ns.id)
         if name is None:
-            metadefs.require_unprotected(ns, f"{KIND[model]} definitions")  # type: ignore[index]
+            metadefs.require_unprotected(ns, f"{KIND[model]} definitions")
         else:
             stmt = stmt.where(table.name == name)
         result = await s.exec(stmt)
         if name is not None and not result.rowcount:
-            raise NotFound(f"Metadata definition {KIND[model]} {name} not found in {namespace}")  # type: ignore[index]
+            raise NotFound(f"Metadata definition {KIND[model]} {name} not found in {namespace}")
         await metadefs.touch(s, ns)
 
 
@@ -126,7 +126,7 @@ async def update_object(
 def _assign(row: SQLModel, values: dict[str, Any]) -> None:
     for key, value in values.items():
         setattr(row, key, value)
-    row.updated_at = utcnow()  # type: ignore[attr-defined]
+    row.updated_at = utcnow()
 
 
 async def delete_object(deps: Deps, ctx: RequestContext, namespace: str, name: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, exists, or_, true, tuple_
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -140,12 +141,12 @@ async def associations_for(
     if not namespace_ids:
         return out
     stmt = (
-        select(A.namespace_id, R.name, A.prefix, A.properties_target, A.created_at, A.updated_at)
+        sa_select(A.namespace_id, R.name, A.prefix, A.properties_target, A.created_at, A.updated_at)
         .join(RT, R.id == A.resource_type_id)
         .where(A.namespace_id.in_(namespace_ids))
         .order_by(A.id)
     )
-    for nid, *rest in (await s.exec(stmt)).all():
+    for nid, *rest in (await s.exec(stmt)).all():  # type: ignore[call-overload]
         out[nid].append(Association(*rest))
     return out
 
@@ -156,7 +157,7 @@ async def contents(s: AsyncSession, ns: MetadefNamespace) -> NamespaceRecord:
     rec = NamespaceRecord(ns, (await associations_for(s, [ns.id]))[ns.id])
     for model, attr in ((MetadefProperty, "properties"), (MetadefObject, "objects")):
         rows = await s.exec(
-            select(model).where(model.namespace_id == ns.id).order_by(col(model.id))  # type: ignore[attr-defined]
+            select(model).where(model.namespace_id == ns.id).order_by(col(model.id))
         )
         setattr(rec, attr, list(rows.all()))
     tags = await s.exec(
@@ -247,8 +248,8 @@ async def list_namespaces(deps: Deps, ctx: RequestContext, q: NamespaceQuery) ->
     async with deps.db.read() as s:
         rows = list((await s.exec(stmt)).all())
         has_next, rows = len(rows) > limit, rows[:limit]
-        assoc = await associations_for(s, [r.id for r in rows])
-    items = [NamespaceRecord(r, assoc[r.id]) for r in rows]
+        assoc = await associations_for(s, [r.id or 0 for r in rows])
+    items = [NamespaceRecord(r, assoc[r.id or 0]) for r in rows]
     return NamespacePage(items, has_next, q.sort_key)
 
 
@@ -399,7 +400,7 @@ async def remove_association(deps: Deps, ctx: RequestContext, name: str, rt_name
                 A.namespace_id == ns.id, A.resource_type_id == rt_id
             )
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not result.rowcount:
             raise NotFound(f"Resource type {rt_name} is not associated with namespace {name}")
         await touch(s, ns)
 

@@ -169,7 +169,7 @@ class MetadefNamespace:
         if self.loaded:
             return Contents(self.rec.properties, self.rec.objects, self.rec.tags)
         loader = info.context.loaders.metadef_contents
-        return await loader.load(self.rec.ns.id)  # type: ignore[no-any-return]
+        return await loader.load(self.rec.ns.id or 0)  # type: ignore[no-any-return]
 
     def _prefix(self, resource_type: str | None) -> str:
         from glimpse.resolvers.metadefs import prefix_for
@@ -184,7 +184,7 @@ class MetadefNamespace:
     ) -> list[MetadefProperty]:
         rows = (await self._contents(info)).properties
         prefix = self._prefix(resource_type)
-        return [MetadefProperty(name=prefix + p.name, definition=p.json_schema) for p in rows]
+        return [MetadefProperty(name=prefix + p.name, definition=JSON(p.json_schema)) for p in rows]
 
     @strawberry.field(description="Objects; with resourceType, property names carry its prefix.")
     async def objects(self, info: Info, resource_type: str | None = None) -> list[MetadefObject]:

@@ -36,17 +36,29 @@ async def test_load_export_round_trip_is_idempotent(
     deps: Any, database_url: str, catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir = str(tmp_path / "cli")
-    assert await _cli(monkeypatch, database_url, "metadefs", "load", "--data-dir", data_dir,
-                      str(catalog_dir)) == 0
+    assert (
+        await _cli(
+            monkeypatch, database_url, "metadefs", "load", "--data-dir", data_dir, str(catalog_dir)
+        )
+        == 0
+    )
     first = await _counts(deps)
     assert first[0] == 33
-    assert await _cli(monkeypatch, database_url, "metadefs", "load", "--data-dir", data_dir,
-                      str(catalog_dir)) == 0
+    assert (
+        await _cli(
+            monkeypatch, database_url, "metadefs", "load", "--data-dir", data_dir, str(catalog_dir)
+        )
+        == 0
+    )
     assert await _counts(deps) == first  # updated in place, nothing duplicated
 
     out = tmp_path / "export"
-    assert await _cli(monkeypatch, database_url, "metadefs", "export", "--data-dir", data_dir,
-                      str(out)) == 0
+    assert (
+        await _cli(
+            monkeypatch, database_url, "metadefs", "export", "--data-dir", data_dir, str(out)
+        )
+        == 0
+    )
     exported = {d["namespace"]: d for d in (json.loads(p.read_text()) for p in out.glob("*.json"))}
     originals = catalog_docs(catalog_dir)
     assert set(exported) == {d["namespace"] for d in originals}
@@ -54,8 +66,10 @@ async def test_load_export_round_trip_is_idempotent(
         assert normalized(exported[doc["namespace"]]) == normalized(doc), doc["namespace"]
 
     # An export loads back into the same state.
-    assert await _cli(monkeypatch, database_url, "metadefs", "load", "--data-dir", data_dir,
-                      str(out)) == 0
+    assert (
+        await _cli(monkeypatch, database_url, "metadefs", "load", "--data-dir", data_dir, str(out))
+        == 0
+    )
     assert await _counts(deps) == first
 
 
@@ -85,8 +99,10 @@ async def test_api_serves_the_catalog_faithfully(
         assert got["protected"] == doc.get("protected", False)
         assert got.get("properties", {}) == doc.get("properties", {})
         assert got.get("objects", []) == doc.get("objects", [])
-        assoc = [{k: a[k] for k in ("name", "prefix", "properties_target") if k in a}
-                 for a in got.get("resource_type_associations", [])]
+        assoc = [
+            {k: a[k] for k in ("name", "prefix", "properties_target") if k in a}
+            for a in got.get("resource_type_associations", [])
+        ]
         assert assoc == _expected_associations(doc)
         props = (await http.get(f"{path}/properties", headers=callers.admin)).json()
         assert props == {"properties": doc.get("properties", {})}

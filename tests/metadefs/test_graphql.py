@@ -12,10 +12,14 @@ from sqlalchemy import event
 
 from tests.metadefs.conftest import Callers
 
-NS_FIELDS = "namespace displayName visibility protected owner resourceTypeAssociations { name prefix }"
+NS_FIELDS = (
+    "namespace displayName visibility protected owner resourceTypeAssociations { name prefix }"
+)
 
 
-async def gql(http: httpx.AsyncClient, headers: dict[str, str], query: str, **variables: Any) -> Any:
+async def gql(
+    http: httpx.AsyncClient, headers: dict[str, str], query: str, **variables: Any
+) -> Any:
     r = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
@@ -25,21 +29,28 @@ def codes(body: Any) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
-CREATE = """mutation($input: CreateMetadefNamespaceInput!) {
-  createMetadefNamespace(input: $input) { %s properties { name title type } tags { name } }
-}""" % NS_FIELDS
+CREATE = (
+    "mutation($input: CreateMetadefNamespaceInput!) { createMetadefNamespace(input: $input) {"
+    f" {NS_FIELDS} properties {{ name title type }} tags {{ name }} }} }}"
+)
 
 CPU_INPUT = {
     "namespace": "Test::CPU",
     "displayName": "CPU",
     "visibility": "PUBLIC",
     "properties": [
-        {"name": "cpu_policy", "definition": {"title": "Policy", "type": "string",
-                                              "enum": ["shared", "dedicated"]}},
+        {
+            "name": "cpu_policy",
+            "definition": {"title": "Policy", "type": "string", "enum": ["shared", "dedicated"]},
+        },
         {"name": "cpu_cores", "definition": {"title": "Cores", "type": "integer", "minimum": 1}},
     ],
-    "objects": [{"name": "Threads", "properties": [
-        {"name": "cpu_threads", "definition": {"type": "integer"}}]}],
+    "objects": [
+        {
+            "name": "Threads",
+            "properties": [{"name": "cpu_threads", "definition": {"type": "integer"}}],
+        }
+    ],
     "tags": ["fast"],
     "resourceTypeAssociations": [{"name": "OS::Glance::Image", "prefix": "hw_"}],
 }
@@ -76,7 +87,10 @@ async def test_create_query_and_entity(http: httpx.AsyncClient, callers: Callers
 
 async def test_connection_paging_filters(http: httpx.AsyncClient, callers: Callers) -> None:
     for i in range(5):
-        inp: dict[str, Any] = {"namespace": f"NS{i}", "visibility": "PUBLIC" if i % 2 else "PRIVATE"}
+        inp: dict[str, Any] = {
+            "namespace": f"NS{i}",
+            "visibility": "PUBLIC" if i % 2 else "PRIVATE",
+        }
         if i >= 3:
             inp["resourceTypeAssociations"] = [{"name": "OS::Nova::Flavor"}]
         assert "errors" not in await gql(http, callers.admin, CREATE, input=inp)
@@ -92,7 +106,7 @@ async def test_connection_paging_filters(http: httpx.AsyncClient, callers: Calle
         after = page["pageInfo"]["endCursor"]
     assert seen == ["NS4", "NS3", "NS2", "NS1", "NS0"]
     sort = {"field": "NAMESPACE", "direction": "ASC"}
-    page = (await gql(http, callers.admin, q, sort=sort, filter={"visibility": "PUBLIC"}))
+    page = await gql(http, callers.admin, q, sort=sort, filter={"visibility": "PUBLIC"})
     names = [e["node"]["namespace"] for e in page["data"]["metadefNamespaces"]["edges"]]
     assert names == ["NS1", "NS3"]
     page = await gql(http, callers.admin, q, filter={"resourceTypes": ["OS::Nova::Flavor"]})
@@ -109,37 +123,73 @@ async def test_mutations_for_every_write(http: httpx.AsyncClient, callers: Calle
     await gql(http, callers.admin, CREATE, input=CPU_INPUT)
     a = callers.admin
     steps: list[tuple[str, dict[str, Any]]] = [
-        ('mutation { createMetadefObject(namespace: "Test::CPU", input: {name: "O", required: ["x"],'
-         ' properties: [{name: "x", definition: {type: "string"}}]}) { name required } }', {}),
-        ('mutation { updateMetadefObject(namespace: "Test::CPU", name: "O", input: {name: "O2"})'
-         ' { name } }', {}),
+        (
+            'mutation { createMetadefObject(namespace: "Test::CPU", input: {name: "O",'
+            ' required: ["x"],'
+            ' properties: [{name: "x", definition: {type: "string"}}]}) { name required } }',
+            {},
+        ),
+        (
+            'mutation { updateMetadefObject(namespace: "Test::CPU", name: "O", input: {name: "O2"})'
+            " { name } }",
+            {},
+        ),
         ('mutation { deleteMetadefObject(namespace: "Test::CPU", name: "O2") }', {}),
         ('mutation { deleteMetadefObjects(namespace: "Test::CPU") }', {}),
-        ('mutation { createMetadefProperty(namespace: "Test::CPU", input: {name: "p",'
-         ' definition: {title: "P", type: "boolean"}}) { name type } }', {}),
-        ('mutation { updateMetadefProperty(namespace: "Test::CPU", name: "p", input: {name: "p",'
-         ' definition: {title: "P2", type: "boolean"}}) { title } }', {}),
+        (
+            'mutation { createMetadefProperty(namespace: "Test::CPU", input: {name: "p",'
+            ' definition: {title: "P", type: "boolean"}}) { name type } }',
+            {},
+        ),
+        (
+            'mutation { updateMetadefProperty(namespace: "Test::CPU", name: "p", input: {name: "p",'
+            ' definition: {title: "P2", type: "boolean"}}) { title } }',
+            {},
+        ),
         ('mutation { deleteMetadefProperty(namespace: "Test::CPU", name: "p") }', {}),
         ('mutation { createMetadefTag(namespace: "Test::CPU", name: "t") { name } }', {}),
-        ('mutation { setMetadefTags(namespace: "Test::CPU", names: ["u"], append: true) { name } }', {}),
-        ('mutation { renameMetadefTag(namespace: "Test::CPU", name: "u", newName: "v") { name } }', {}),
+        (
+            'mutation { setMetadefTags(namespace: "Test::CPU", names: ["u"], append: true)'
+            " { name } }",
+            {},
+        ),
+        (
+            'mutation { renameMetadefTag(namespace: "Test::CPU", name: "u", newName: "v")'
+            " { name } }",
+            {},
+        ),
         ('mutation { deleteMetadefTag(namespace: "Test::CPU", name: "v") }', {}),
-        ('mutation { addMetadefResourceTypeAssociation(namespace: "Test::CPU",'
-         ' input: {name: "OS::Cinder::Volume", prefix: "hw_", propertiesTarget: "image"}) { name } }', {}),
-        ('mutation { removeMetadefResourceTypeAssociation(namespace: "Test::CPU",'
-         ' name: "OS::Cinder::Volume") }', {}),
+        (
+            'mutation { addMetadefResourceTypeAssociation(namespace: "Test::CPU",'
+            ' input: {name: "OS::Cinder::Volume", prefix: "hw_", propertiesTarget: "image"})'
+            " { name } }",
+            {},
+        ),
+        (
+            'mutation { removeMetadefResourceTypeAssociation(namespace: "Test::CPU",'
+            ' name: "OS::Cinder::Volume") }',
+            {},
+        ),
         ('mutation { setMetadefTags(namespace: "Test::CPU", names: ["a", "b"]) { name } }', {}),
         ('mutation { deleteMetadefTags(namespace: "Test::CPU") }', {}),
         ('mutation { deleteMetadefProperties(namespace: "Test::CPU") }', {}),
-        ('mutation { updateMetadefNamespace(namespace: "Test::CPU", input: {namespace: "T2",'
-         ' protected: true}) { namespace protected } }', {}),
+        (
+            'mutation { updateMetadefNamespace(namespace: "Test::CPU", input: {namespace: "T2",'
+            " protected: true}) { namespace protected } }",
+            {},
+        ),
     ]
     for query, variables in steps:
         body = await gql(http, a, query, **variables)
         assert "errors" not in body, (query, body)
     protected = await gql(http, a, 'mutation { deleteMetadefNamespace(namespace: "T2") }')
     assert codes(protected) == ["FORBIDDEN"]
-    await gql(http, a, 'mutation { updateMetadefNamespace(namespace: "T2", input: {protected: false}) { protected } }')
+    await gql(
+        http,
+        a,
+        'mutation { updateMetadefNamespace(namespace: "T2", input: {protected: false})'
+        " { protected } }",
+    )
     done = await gql(http, a, 'mutation { deleteMetadefNamespace(namespace: "T2") }')
     assert done["data"]["deleteMetadefNamespace"] is True
     got = await gql(http, a, '{ metadefNamespace(namespace: "T2") { namespace } }')
@@ -167,8 +217,10 @@ IMAGES = """{ images(first: 50) { nodes { id metadefProperties { name namespace 
 
 async def _images_with_metadefs(http: httpx.AsyncClient, callers: Callers, n: int) -> None:
     for i in range(n):
-        m = ('mutation($p: [PropertyInput!]) { createImage(input: {name: "i", properties: $p})'
-             ' { id } }')
+        m = (
+            'mutation($p: [PropertyInput!]) { createImage(input: {name: "i", properties: $p})'
+            " { id } }"
+        )
         props = [{"key": "hw_cpu_policy", "value": "dedicated"}] if i % 2 == 0 else []
         assert "errors" not in await gql(http, callers.p1_member, m, p=props)
 
@@ -183,14 +235,19 @@ async def test_image_metadef_properties_constant_queries(
     nodes = body["data"]["images"]["nodes"]
     assert len(nodes) == 2
     values = sorted(
-        str(p["value"]) for n in nodes for p in n["metadefProperties"]
+        str(p["value"])
+        for n in nodes
+        for p in n["metadefProperties"]
         if p["name"] == "hw_cpu_policy"
     )
     assert values == ["None", "dedicated"]
     names = {p["name"] for p in nodes[0]["metadefProperties"]}
     assert names == {"hw_cpu_policy", "hw_cpu_cores", "hw_cpu_threads"}
-    only = await gql(http, callers.p1_member,
-                     "{ images { nodes { metadefProperties(onlySet: true) { name value } } } }")
+    only = await gql(
+        http,
+        callers.p1_member,
+        "{ images { nodes { metadefProperties(onlySet: true) { name value } } } }",
+    )
     got = [n["metadefProperties"] for n in only["data"]["images"]["nodes"]]
     assert sorted(map(len, got)) == [0, 1]
 

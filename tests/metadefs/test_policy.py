@@ -16,8 +16,11 @@ NS = "/v2/metadefs/namespaces"
 @pytest.fixture
 async def catalog(http: httpx.AsyncClient, callers: Callers) -> None:
     for body in (
-        {"namespace": "Pub", "visibility": "public", "properties": {
-            "p": {"title": "P", "type": "string"}}},
+        {
+            "namespace": "Pub",
+            "visibility": "public",
+            "properties": {"p": {"title": "P", "type": "string"}},
+        },
         {"namespace": "P2Private", "visibility": "private", "owner": "P2"},
         {"namespace": "P1Private", "visibility": "private", "owner": "P1"},
     ):

@@ -52,12 +52,18 @@ async def test_namespace_create_show_update_delete(
     assert body["created_at"].endswith("Z")
 
     assert (await http.post(NS, json=CPU, headers=callers.admin)).status_code == 409
-    shown = (await http.get(f"{NS}/Test::CPU?resource_type=OS::Glance::Image", headers=callers.admin)).json()
+    shown = (
+        await http.get(f"{NS}/Test::CPU?resource_type=OS::Glance::Image", headers=callers.admin)
+    ).json()
     assert set(shown["properties"]) == {"hw_cpu_policy", "hw_cpu_cores"}
     assert set(shown["objects"][0]["properties"]) == {"hw_cpu_threads"}
 
-    put = {"namespace": "Test::CPU2", "display_name": "CPU 2", "visibility": "public",
-           "protected": True}
+    put = {
+        "namespace": "Test::CPU2",
+        "display_name": "CPU 2",
+        "visibility": "public",
+        "protected": True,
+    }
     r = await http.put(f"{NS}/Test::CPU", json=put, headers=callers.admin)
     assert r.status_code == 200
     assert (r.json()["namespace"], r.json()["protected"]) == ("Test::CPU2", True)
@@ -66,8 +72,11 @@ async def test_namespace_create_show_update_delete(
     clash = await http.put(f"{NS}/Other", json={"namespace": "Test::CPU2"}, headers=callers.admin)
     assert clash.status_code == 409
     assert (await http.delete(f"{NS}/Test::CPU2", headers=callers.admin)).status_code == 403
-    await http.put(f"{NS}/Test::CPU2", json={"namespace": "Test::CPU2", "protected": False},
-                   headers=callers.admin)
+    await http.put(
+        f"{NS}/Test::CPU2",
+        json={"namespace": "Test::CPU2", "protected": False},
+        headers=callers.admin,
+    )
     r = await http.delete(f"{NS}/Test::CPU2", headers=callers.admin)
     assert (r.status_code, r.content) == (204, b"")
     assert (await http.get(f"{NS}/Test::CPU2/properties", headers=callers.admin)).status_code == 404
@@ -113,19 +122,31 @@ async def test_list_paging_and_filters(http: httpx.AsyncClient, callers: Callers
     assert [n["namespace"] for n in asc["namespaces"]] == ["NS0", "NS1", "NS2", "NS3", "NS4"]
     pub = (await http.get(f"{NS}?visibility=public", headers=callers.admin)).json()
     assert [n["namespace"] for n in pub["namespaces"]] == ["NS4", "NS2", "NS0"]
-    rt = (await http.get(f"{NS}?resource_types=OS::Nova::Flavor,Nope", headers=callers.admin)).json()
+    rt = (
+        await http.get(f"{NS}?resource_types=OS::Nova::Flavor,Nope", headers=callers.admin)
+    ).json()
     assert [n["namespace"] for n in rt["namespaces"]] == ["NS1", "NS0"]
     assert rt["namespaces"][0]["resource_type_associations"][0]["name"] == "OS::Nova::Flavor"
-    for query in ("marker=unknown", "limit=-1", "limit=x", "sort_key=owner", "sort_dir=up",
-                  "visibility=shared"):
+    for query in (
+        "marker=unknown",
+        "limit=-1",
+        "limit=x",
+        "sort_key=owner",
+        "sort_dir=up",
+        "visibility=shared",
+    ):
         assert (await http.get(f"{NS}?{query}", headers=callers.admin)).status_code == 400, query
 
 
 async def test_objects(http: httpx.AsyncClient, callers: Callers) -> None:
     await _create(http, callers.admin, {"namespace": "O"})
     base = f"{NS}/O/objects"
-    obj = {"name": "Disk QoS", "description": "d", "required": ["iops"],
-           "properties": {"iops": {"type": "integer", "minimum": 0}}}
+    obj = {
+        "name": "Disk QoS",
+        "description": "d",
+        "required": ["iops"],
+        "properties": {"iops": {"type": "integer", "minimum": 0}},
+    }
     r = await http.post(base, json=obj, headers=callers.admin)
     assert r.status_code == 201
     body = r.json()
@@ -136,8 +157,9 @@ async def test_objects(http: httpx.AsyncClient, callers: Callers) -> None:
     listed = (await http.get(base, headers=callers.admin)).json()
     assert [o["name"] for o in listed["objects"]] == ["Disk QoS"]
     assert listed["schema"] == "/v2/schemas/metadefs/objects"
-    r = await http.put(f"{base}/Disk QoS", json={**obj, "name": "Disk", "required": []},
-                       headers=callers.admin)
+    r = await http.put(
+        f"{base}/Disk QoS", json={**obj, "name": "Disk", "required": []}, headers=callers.admin
+    )
     assert (r.status_code, r.json()["name"]) == (200, "Disk")
     assert (await http.get(f"{base}/Disk QoS", headers=callers.admin)).status_code == 404
     assert (await http.get(f"{base}/Disk", headers=callers.admin)).status_code == 200
@@ -158,15 +180,18 @@ async def test_properties_are_a_map(http: httpx.AsyncClient, callers: Callers) -
     r = await http.post(base, json=new, headers=callers.admin)
     assert (r.status_code, r.json()) == (201, new)
     assert (await http.post(base, json=new, headers=callers.admin)).status_code == 409
-    assert (await http.post(base, json={"name": "x", "type": "string"},
-                            headers=callers.admin)).status_code == 400
+    assert (
+        await http.post(base, json={"name": "x", "type": "string"}, headers=callers.admin)
+    ).status_code == 400
     shown = await http.get(f"{base}/cpu_model", headers=callers.admin)
     assert shown.json() == new
-    prefixed = await http.get(f"{base}/hw_cpu_model?resource_type=OS::Glance::Image",
-                              headers=callers.admin)
+    prefixed = await http.get(
+        f"{base}/hw_cpu_model?resource_type=OS::Glance::Image", headers=callers.admin
+    )
     assert (prefixed.status_code, prefixed.json()["name"]) == (200, "hw_cpu_model")
-    r = await http.put(f"{base}/cpu_model", json={**new, "title": "CPU model"},
-                       headers=callers.admin)
+    r = await http.put(
+        f"{base}/cpu_model", json={**new, "title": "CPU model"}, headers=callers.admin
+    )
     assert (r.status_code, r.json()["title"]) == (200, "CPU model")
     assert (await http.delete(f"{base}/cpu_model", headers=callers.admin)).status_code == 204
     assert (await http.get(f"{base}/cpu_model", headers=callers.admin)).status_code == 404
@@ -187,7 +212,9 @@ async def test_tags_replace_and_append(http: httpx.AsyncClient, callers: Callers
     assert r.status_code == 201
     names = [t["name"] for t in (await http.get(base, headers=callers.admin)).json()["tags"]]
     assert names == ["a", "b", "c"]
-    assert (await http.post(base, json={"tags": [{"name": "a"}]}, headers=append)).status_code == 409
+    assert (
+        await http.post(base, json={"tags": [{"name": "a"}]}, headers=append)
+    ).status_code == 409
     dup = {"tags": [{"name": "x"}, {"name": "x"}]}
     assert (await http.post(base, json=dup, headers=callers.admin)).status_code == 409
     r = await http.post(f"{base}/d", headers=callers.admin)
@@ -196,7 +223,9 @@ async def test_tags_replace_and_append(http: httpx.AsyncClient, callers: Callers
     assert (await http.post(f"{base}/d", headers=callers.admin)).status_code == 409
     r = await http.put(f"{base}/d", json={"name": "e"}, headers=callers.admin)
     assert (r.status_code, r.json()["name"]) == (200, "e")
-    assert (await http.put(f"{base}/e", json={"name": "a"}, headers=callers.admin)).status_code == 409
+    assert (
+        await http.put(f"{base}/e", json={"name": "a"}, headers=callers.admin)
+    ).status_code == 409
     assert (await http.get(f"{base}/e", headers=callers.admin)).status_code == 200
     assert (await http.delete(f"{base}/e", headers=callers.admin)).status_code == 204
     assert (await http.get(f"{base}/e", headers=callers.admin)).status_code == 404
@@ -216,8 +245,12 @@ async def test_resource_types_and_associations(http: httpx.AsyncClient, callers:
     assert (await http.post(base, json=body, headers=callers.admin)).status_code == 409
     listed = (await http.get(base, headers=callers.admin)).json()["resource_type_associations"]
     assert [a["name"] for a in listed] == ["OS::Glance::Image", "OS::Cinder::Volume"]
-    assert (await http.delete(f"{base}/OS::Cinder::Volume", headers=callers.admin)).status_code == 204
-    assert (await http.delete(f"{base}/OS::Cinder::Volume", headers=callers.admin)).status_code == 404
+    assert (
+        await http.delete(f"{base}/OS::Cinder::Volume", headers=callers.admin)
+    ).status_code == 204
+    assert (
+        await http.delete(f"{base}/OS::Cinder::Volume", headers=callers.admin)
+    ).status_code == 404
     types = (await http.get("/v2/metadefs/resource_types", headers=callers.admin)).json()
     assert len(types["resource_types"]) == 2  # resource types outlive associations
 
@@ -228,8 +261,18 @@ async def test_methods_bodies_and_schemas(http: httpx.AsyncClient, callers: Call
     r = await http.request("DELETE", f"{NS}/x", content=b"{}", headers=callers.admin)
     assert r.status_code == 400
     assert (await http.get(NS)).status_code == 401
-    for name in ("namespace", "namespaces", "resource_type", "resource_types", "object",
-                 "objects", "property", "properties", "tag", "tags"):
+    for name in (
+        "namespace",
+        "namespaces",
+        "resource_type",
+        "resource_types",
+        "object",
+        "objects",
+        "property",
+        "properties",
+        "tag",
+        "tags",
+    ):
         r = await http.get(f"/v2/schemas/metadefs/{name}", headers=callers.p1_reader)
         assert r.status_code == 200, name
         assert "properties" in r.json()

@@ -80,16 +80,29 @@ async def test_invalid_values_are_rejected_naming_property_and_rule(
 
 
 async def test_valid_values_pass_and_update_is_checked(strict: Any, personas: Personas) -> None:
-    values = {"hw_policy": "dedicated", "hw_cores": "8", "hw_ratio": "1.5", "hw_secure": "True",
-              "hw_serial": "ABC123", "unrelated": "anything"}
+    values = {
+        "hw_policy": "dedicated",
+        "hw_cores": "8",
+        "hw_ratio": "1.5",
+        "hw_secure": "True",
+        "hw_serial": "ABC123",
+        "unrelated": "anything",
+    }
     rec = await images.create(strict, personas.p1_member, ImageCreate({"name": "x", **values}))
     assert rec.properties["hw_cores"] == "8"
-    with pytest.raises(InvalidInput, match="hw_cores.*maximum 8"):
-        await images.update(strict, personas.p1_member, rec.image.id,
-                            ImagePatch([PatchOp("replace", "hw_cores", "12")]))
-    updated = await images.update(strict, personas.p1_member, rec.image.id,
-                                  ImagePatch([PatchOp("replace", "hw_cores", "2"),
-                                              PatchOp("remove", "hw_policy")]))
+    with pytest.raises(InvalidInput, match=r"hw_cores.*maximum 8"):
+        await images.update(
+            strict,
+            personas.p1_member,
+            rec.image.id,
+            ImagePatch([PatchOp("replace", "hw_cores", "12")]),
+        )
+    updated = await images.update(
+        strict,
+        personas.p1_member,
+        rec.image.id,
+        ImagePatch([PatchOp("replace", "hw_cores", "2"), PatchOp("remove", "hw_policy")]),
+    )
     assert updated.properties["hw_cores"] == "2"
     assert "hw_policy" not in updated.properties
 
@@ -111,8 +124,10 @@ async def test_rest_answers_400(strict: Any, settings: Settings) -> None:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            h = {"X-Auth-Token": token(settings, "P1", "member", "reader"),
-                 "Accept": "application/json"}
+            h = {
+                "X-Auth-Token": token(settings, "P1", "member", "reader"),
+                "Accept": "application/json",
+            }
             r = await client.post("/v2/images", json={"name": "x", "hw_policy": "bad"}, headers=h)
             assert r.status_code == 400
             assert "hw_policy" in r.json()["message"]
