@@ -224,7 +224,7 @@ class Image:
     ) -> list[Annotated[ImageMetadefProperty, strawberry.lazy("glimpse.schema.metadef_types")]]:
         from glimpse.schema.metadef_types import image_metadef_properties
 
-        return await image_metadef_properties(info, self.row.id, only_set)  # type: ignore[return-value]
+        return await image_metadef_properties(info, self.row.id, only_set)
 
     @strawberry.field(description="REST links for uploading and downloading data.")
     def links(self) -> ImageLinks:
