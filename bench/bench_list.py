@@ -45,15 +45,29 @@ async def seed(url: str, n: int) -> list[str]:
             for i in range(start, min(n, start + batch)):
                 iid = str(uuid.uuid4())
                 ids.append(iid)
-                imgs.append({"id": iid, "name": f"image-{i:07d}", "status": "active",
-                             "visibility": "public" if i % 3 == 0 else "private",
-                             "protected": False, "os_hidden": False, "owner": f"P{i % 7}",
-                             "min_disk": 0, "min_ram": 0, "disk_format": "qcow2",
-                             "container_format": "bare", "size": 1000 + i,
-                             "created_at": t0 + timedelta(seconds=i),
-                             "updated_at": t0 + timedelta(seconds=i), "deleted": False})
-                props += [{"image_id": iid, "name": f"prop_{k}", "value": f"value-{i}-{k}"}
-                          for k in range(10)]
+                imgs.append(
+                    {
+                        "id": iid,
+                        "name": f"image-{i:07d}",
+                        "status": "active",
+                        "visibility": "public" if i % 3 == 0 else "private",
+                        "protected": False,
+                        "os_hidden": False,
+                        "owner": f"P{i % 7}",
+                        "min_disk": 0,
+                        "min_ram": 0,
+                        "disk_format": "qcow2",
+                        "container_format": "bare",
+                        "size": 1000 + i,
+                        "created_at": t0 + timedelta(seconds=i),
+                        "updated_at": t0 + timedelta(seconds=i),
+                        "deleted": False,
+                    }
+                )
+                props += [
+                    {"image_id": iid, "name": f"prop_{k}", "value": f"value-{i}-{k}"}
+                    for k in range(10)
+                ]
                 tags += [{"image_id": iid, "value": f"tag-{(i + k) % 50}"} for k in range(3)]
             await conn.execute(insert(Image), imgs)
             await conn.execute(insert(ImageProperty), props)
@@ -93,11 +107,18 @@ def run_size(db_kind: str, n: int, repeats: int, pg_admin: str) -> dict[str, Any
             cursor = _deep_cursor(c, n)
             out["rest_first"] = measure(c, lambda c: _ok(c.get("/v2/images?limit=25")), repeats)
             out["rest_deep"] = measure(
-                c, lambda c: _ok(c.get(f"/v2/images?limit=25&marker={deep_marker}")), repeats)
+                c, lambda c: _ok(c.get(f"/v2/images?limit=25&marker={deep_marker}")), repeats
+            )
             out["graphql_first"] = measure(
-                c, lambda c: _ok(c.post("/graphql", json={"query": GQL})), repeats)
-            out["graphql_deep"] = measure(c, lambda c: _ok(c.post("/graphql", json={
-                "query": GQL, "variables": {"after": cursor}})), repeats)
+                c, lambda c: _ok(c.post("/graphql", json={"query": GQL})), repeats
+            )
+            out["graphql_deep"] = measure(
+                c,
+                lambda c: _ok(
+                    c.post("/graphql", json={"query": GQL, "variables": {"after": cursor}})
+                ),
+                repeats,
+            )
     finally:
         stop_server(server)
         if db_kind == "postgres":

@@ -76,8 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # which keeps its resident memory small (it only forks and watches workers).
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "glimpse", "db", "upgrade", "--data-dir",
-                    str(settings.data_dir)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "glimpse", "db", "upgrade", "--data-dir", str(settings.data_dir)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     os.environ["GLIMPSE_DATA_DIR"] = str(settings.data_dir.resolve())
     for name in ("host", "port", "workers"):
         os.environ[f"GLIMPSE_{name.upper()}"] = str(getattr(settings, name))
