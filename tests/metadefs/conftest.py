@@ -10,9 +10,13 @@ from typing import Any
 import pytest
 
 from glimpse.core.config import Settings
-from tests.conftest import need_service, token
+from tests.conftest import REPO_ROOT, need_service, token
 
-CATALOG = Path(os.environ.get("GLIMPSE_METADEFS_DIR", "/work/shared/data/metadefs"))
+# The standard catalog is not ours to ship: it is read from the shared folder beside the
+# checkout (as CI lays it out), or from GLIMPSE_METADEFS_DIR.
+CATALOG = Path(
+    os.environ.get("GLIMPSE_METADEFS_DIR", str(REPO_ROOT.parent / "shared" / "data" / "metadefs"))
+)
 
 
 @pytest.fixture(scope="session")
