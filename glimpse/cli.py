@@ -172,7 +172,14 @@ def _register_user(parser: argparse.ArgumentParser) -> None:
     register(parser)
 
 
+def _register_metadefs(parser: argparse.ArgumentParser) -> None:
+    from glimpse.cli_metadefs import register
+
+    register(parser)
+
+
 EXTENSIONS["user"] = _register_user
+EXTENSIONS["metadefs"] = _register_metadefs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from glimpse.core.errors import InvalidInput, Unauthenticated
 from glimpse.rest_compat import image_data, images, tokens, usage
 from glimpse.rest_compat.errors import error_response
+from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -55,6 +56,13 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/tokens": {"POST": Endpoint(tokens.issue, body=True, anonymous=True)},
     "/v2/info/usage": {"GET": Endpoint(usage.usage)},
 }
+
+ROUTES.update(
+    {
+        path: {method: Endpoint(handler, body=body) for method, (handler, body) in methods.items()}
+        for path, methods in METADEF_ROUTES.items()
+    }
+)
 
 
 def dispatcher(methods: dict[str, Endpoint]) -> Handler:
