@@ -29,6 +29,7 @@ from glimpse.rest_compat import routes as rest_routes
 from glimpse.rest_compat.errors import handle_glimpse_error, handle_unexpected
 from glimpse.schema.root import graphql_app
 from glimpse.stores.registry import build_stores
+from glimpse.web import download as web_download
 
 log = logging.getLogger(__name__)
 WEB_STATIC = Path(__file__).parent / "web" / "static"
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/graphql", graphql_app(settings.graphql), methods=["GET", "POST"]),
         Route("/ui", lambda r: RedirectResponse("/ui/")),
+        *web_download.routes(),
     ]
     if WEB_STATIC.is_dir():
         routes.append(Mount("/ui", StaticFiles(directory=WEB_STATIC, html=True), name="ui"))

@@ -18,6 +18,7 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.links import LinkMutation
 from glimpse.schema.types import Image
 
 
@@ -27,7 +28,7 @@ class Query(ImageQuery):
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation):
+class Mutation(ImageMutation, LinkMutation):
     pass
 
 
