@@ -73,7 +73,7 @@ export function onUnauthenticated(fn) {
 }
 
 /** POST a GraphQL operation; returns ``data`` or throws ApiError for the first error. */
-export async function gql(query, variables = {}, { anonymous = false } = {}) {
+export async function gql(query, variables = {}, { anonymous = false, quiet = false } = {}) {
   const headers = { "content-type": "application/json", accept: "application/json" };
   if (session.token && !anonymous) headers.authorization = `Bearer ${session.token}`;
   let response;
@@ -96,7 +96,7 @@ export async function gql(query, variables = {}, { anonymous = false } = {}) {
   if (body.errors && body.errors.length) {
     const first = body.errors[0];
     const code = first.extensions?.code || "INTERNAL_SERVER_ERROR";
-    if (code === "UNAUTHENTICATED") unauthListeners.forEach((fn) => fn());
+    if (code === "UNAUTHENTICATED" && !quiet) unauthListeners.forEach((fn) => fn());
     throw new ApiError(code, first.message);
   }
   return body.data;

@@ -70,9 +70,17 @@ async function route() {
   }
   if (ticket !== rendering) return;
   fill(main, container);
+  // After an in-app navigation, start keyboard and screen reader users at the new content.
+  if (ticket > 1 && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
   const heading = main.querySelector("h1");
   document.title = heading ? `${heading.textContent} · Glimpse` : "Glimpse console";
 }
+
+// The skip link must not touch the hash: the hash is the router's.
+document.querySelector(".skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  main.focus();
+});
 
 document.getElementById("sign-out").addEventListener("click", () => {
   session.signOut();

@@ -48,7 +48,7 @@ export function filterFrom(params) {
 
 function variablesFrom(params) {
   const n = Number(params.get("n")) || 20;
-  const [field = "UPDATED_AT", direction = "DESC"] = (params.get("sort") || "").split(":");
+  const [field, direction = "DESC"] = (params.get("sort") || "UPDATED_AT:DESC").split(":");
   const vars = { filter: filterFrom(params), sort: [{ field, direction }] };
   if (params.get("before")) Object.assign(vars, { last: n, before: params.get("before") });
   else Object.assign(vars, { first: n, after: params.get("after") || null });
@@ -96,7 +96,7 @@ function filtersForm(params, update) {
     pv: h("input", { name: "pv", value: params.get("pv") || "", placeholder: "e.g. debian" }),
   };
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter images" },
-    field("Search by name", q),
+    h("div", { class: "search" }, field("Search by name", q)),
     h("fieldset", { class: "statuses" }, h("legend", {}, "Status"), statusBoxes),
     field("Visibility", controls.vis),
     field("Disk format", controls.disk),
@@ -198,7 +198,9 @@ function pager(info, params, update) {
   const paged = params.get("after") || params.get("before");
   const prevOk = info.hasPreviousPage || Boolean(params.get("after"));
   const nextOk = info.hasNextPage || Boolean(params.get("before"));
-  const size = select("n", PAGE_SIZES.map(String), params.get("n") || "20");
+  const current = params.get("n") || "20";
+  const sizes = [...new Set([...PAGE_SIZES, Number(current)])].sort((a, b) => a - b).map(String);
+  const size = select("n", sizes, current);
   size.addEventListener("change", () => update({ n: size.value }));
   return h("nav", { class: "pager", "aria-label": "Pages" },
     h("button", { type: "button", disabled: !prevOk || !paged,

@@ -8,7 +8,7 @@ import { getType, mutationField, namedType, resultSelection, typeString } from "
 async function acceptToken(token) {
   session.signIn(token);
   try {
-    await gql("query SignInCheck { images(first: 1) { pageInfo { hasNextPage } } }");
+    await gql("query SignInCheck { images(first: 1) { pageInfo { hasNextPage } } }", {}, { quiet: true });
   } catch (err) {
     session.signOut();
     throw err;
