@@ -7,10 +7,13 @@ import os
 import re
 from typing import Any
 
+import pytest
 from playwright.async_api import expect
 
 from tests.conftest import LiveServer
-from tests.web.conftest import gql, make_image, sign_in, upload
+from tests.web.conftest import SHOTS, gql, make_image, sign_in, upload
+
+pytestmark = pytest.mark.browser
 
 IMAGE = """query($id: ID!) { image(id: $id) { id status checksum osHashValue tags protected
   properties { key value } members { memberId status } } }"""
@@ -149,6 +152,9 @@ async def test_upload_progress_and_cancel(tab: Any, server: LiveServer, tmp_path
     await tab.get_by_role("button", name="Create and upload").click()
     text = tab.locator(".progress-text")
     await expect(text).to_contain_text(re.compile(r"of 64.0 MiB · .*/s · .* left"), timeout=20000)
+    await expect(tab.locator("progress")).to_have_attribute("value", re.compile(r"^[1-9]"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await tab.screenshot(path=str(SHOTS / "upload-in-progress.png"))
     await tab.get_by_role("button", name="Cancel upload").click()
     await expect(tab.get_by_role("alert")).to_contain_text("Cancelled.")
     await tab.get_by_role("link", name="Open it").click()
@@ -260,3 +266,8 @@ async def test_phone_layout_and_keyboard(tab: Any, server: LiveServer) -> None:
         .filter(e => e.type !== 'hidden' && !e.labels?.length && !e.getAttribute('aria-label'))
         .map(e => e.name)""")
     assert unlabeled == []
+
+    # The detail page stacks into one column without sideways scrolling either.
+    await tab.locator("table.images td.name a").first.click()
+    await expect(tab.get_by_role("heading", name="phone-visible")).to_be_visible()
+    assert await tab.evaluate("document.documentElement.scrollWidth") <= 390

@@ -100,6 +100,7 @@ export function announce(message, kind = "info") {
   const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" },
     message);
   region.append(item);
+  while (region.children.length > 3) region.firstElementChild.remove();
   setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
 }
 
