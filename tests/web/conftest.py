@@ -22,9 +22,15 @@ from tests.conftest import LiveServer, need_service, start_server, stop_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -47,7 +53,7 @@ async def chromium() -> AsyncIterator[Any]:
         from playwright.async_api import async_playwright
     except ImportError:
         need_service("playwright", "pip install playwright")
-    if not os.path.exists(CHROMIUM):
+    if not HAVE_CHROMIUM:
         need_service("Chromium", f"{CHROMIUM} missing (apt-get install chromium)")
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -77,11 +83,19 @@ async def tab(chromium: Any, request: pytest.FixtureRequest) -> AsyncIterator[An
     assert not unexpected, unexpected
 
 
-def gql(server: LiveServer, query: str, variables: dict[str, Any] | None = None,
-        token: str | None = None) -> dict[str, Any]:
+def gql(
+    server: LiveServer,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
     """Set-up and verification through the API (the console is what is under test)."""
-    r = httpx.post(f"{server.url}/graphql", json={"query": query, "variables": variables or {}},
-                   headers={"Authorization": f"Bearer {token or server.token()}"}, timeout=30)
+    r = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {token or server.token()}"},
+        timeout=30,
+    )
     body = r.json()
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
@@ -94,11 +108,20 @@ def make_image(server: LiveServer, token: str | None = None, **fields: Any) -> d
     return img
 
 
-def upload(server: LiveServer, image: dict[str, Any], data: bytes, token: str | None = None) -> None:
-    r = httpx.put(image["links"]["file"] if image["links"]["file"].startswith("http")
-                  else f"{server.url}{image['links']['file']}", content=data,
-                  headers={"Authorization": f"Bearer {token or server.token()}",
-                           "Content-Type": "application/octet-stream"}, timeout=30)
+def upload(
+    server: LiveServer, image: dict[str, Any], data: bytes, token: str | None = None
+) -> None:
+    r = httpx.put(
+        image["links"]["file"]
+        if image["links"]["file"].startswith("http")
+        else f"{server.url}{image['links']['file']}",
+        content=data,
+        headers={
+            "Authorization": f"Bearer {token or server.token()}",
+            "Content-Type": "application/octet-stream",
+        },
+        timeout=30,
+    )
     assert r.status_code == 204, r.text
 
 

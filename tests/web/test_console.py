@@ -54,8 +54,16 @@ async def test_list_filters_sort_paging_and_bookmark(tab: Any, server: LiveServe
         ("echo-empty", "iso", [], "none"),
     ]
     for name, disk, tags, distro in specs:
-        make_image(server, token, name=name, diskFormat=disk, containerFormat="bare",
-                   visibility="PRIVATE", tags=tags, properties=[{"key": "os_distro", "value": distro}])
+        make_image(
+            server,
+            token,
+            name=name,
+            diskFormat=disk,
+            containerFormat="bare",
+            visibility="PRIVATE",
+            tags=tags,
+            properties=[{"key": "os_distro", "value": distro}],
+        )
     await sign_in(tab, server, token)
     rows = tab.locator("table.images tbody tr")
     await expect(rows).to_have_count(5)
@@ -108,7 +116,9 @@ async def test_list_filters_sort_paging_and_bookmark(tab: Any, server: LiveServe
     await expect(tab.locator("td.num").first).to_have_text("—")
 
 
-async def test_create_upload_and_verify_checksum(tab: Any, server: LiveServer, tmp_path: Any) -> None:
+async def test_create_upload_and_verify_checksum(
+    tab: Any, server: LiveServer, tmp_path: Any
+) -> None:
     data = os.urandom(3 * 1024 * 1024 + 123)
     path = tmp_path / "cirros.qcow2"
     path.write_bytes(data)
@@ -119,7 +129,9 @@ async def test_create_upload_and_verify_checksum(tab: Any, server: LiveServer, t
     await tab.get_by_label("Disk format").select_option("raw")
     await tab.get_by_label("Tags").fill("uploaded, test")
     await tab.get_by_role("button", name="Create and upload").click()
-    await expect(tab.get_by_role("heading", name=re.compile("Upload complete"))).to_be_visible(timeout=30000)
+    await expect(tab.get_by_role("heading", name=re.compile("Upload complete"))).to_be_visible(
+        timeout=30000
+    )
     await expect(tab.get_by_text("✓ Verified")).to_be_visible()
     await expect(tab.locator(".badge").first).to_have_text("active")
     server_sha = await tab.locator("#server-sha512").text_content()
@@ -145,8 +157,15 @@ async def test_upload_progress_and_cancel(tab: Any, server: LiveServer, tmp_path
     # Slow the network so there is time to see progress and press Cancel.
     cdp = await tab.context.new_cdp_session(tab)
     await cdp.send("Network.enable")
-    await cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
-        "downloadThroughput": -1, "uploadThroughput": 2 * 1024 * 1024})
+    await cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": 2 * 1024 * 1024,
+        },
+    )
     await tab.goto(f"{server.url}/ui/#/new")
     await tab.get_by_label("choose a file…").set_input_files(str(path))
     await tab.get_by_role("button", name="Create and upload").click()
@@ -162,8 +181,14 @@ async def test_upload_progress_and_cancel(tab: Any, server: LiveServer, tmp_path
 
 
 async def test_edit_properties_and_tags(tab: Any, server: LiveServer) -> None:
-    img = make_image(server, name="editable", diskFormat="raw", containerFormat="bare",
-                     tags=["old"], properties=[{"key": "os_distro", "value": "debian"}])
+    img = make_image(
+        server,
+        name="editable",
+        diskFormat="raw",
+        containerFormat="bare",
+        tags=["old"],
+        properties=[{"key": "os_distro", "value": "debian"}],
+    )
     await sign_in(tab, server)
     await tab.goto(f"{server.url}/ui/#/image/{img['id']}")
     await expect(tab.get_by_role("heading", name="editable")).to_be_visible()
@@ -192,8 +217,9 @@ async def test_edit_properties_and_tags(tab: Any, server: LiveServer) -> None:
 
 
 async def test_share_pause_unpause(tab: Any, server: LiveServer) -> None:
-    img = make_image(server, name="shared-one", diskFormat="raw", containerFormat="bare",
-                     visibility="SHARED")
+    img = make_image(
+        server, name="shared-one", diskFormat="raw", containerFormat="bare", visibility="SHARED"
+    )
     upload(server, img, b"x" * 4096)
     await sign_in(tab, server)
     await tab.goto(f"{server.url}/ui/#/image/{img['id']}")
@@ -227,7 +253,9 @@ async def test_delete_with_confirmation_and_protection(tab: Any, server: LiveSer
     await sign_in(tab, server)
     await tab.goto(f"{server.url}/ui/#/image/{keep['id']}")
     await expect(tab.get_by_role("button", name="Delete")).to_be_disabled()
-    await expect(tab.get_by_text("This image is protected, so it cannot be deleted.")).to_be_visible()
+    await expect(
+        tab.get_by_text("This image is protected, so it cannot be deleted.")
+    ).to_be_visible()
 
     await tab.goto(f"{server.url}/ui/#/image/{gone['id']}")
     await tab.get_by_role("button", name="Delete").click()

@@ -122,6 +122,7 @@ async function runUpload(image, file, box, ctx) {
   const cancel = h("button", { type: "button" }, "Cancel upload");
   fill(box, h("section", { class: "card", "aria-labelledby": "up-title" },
     h("h2", { id: "up-title" }, `Uploading ${file.name}`), bar, text, cancel));
+  box.scrollIntoView({ block: "nearest" });
   const hashing = sha512Hex(file).catch(() => null);
   const job = uploadFile(image.links.file, file, (p) => {
     bar.value = p.loaded;
