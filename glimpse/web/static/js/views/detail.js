@@ -2,13 +2,23 @@
 
 import { describeError, gql, session } from "../api.js";
 import { announce, badge, confirmDialog, copyButton, field, fill, h, humanSize, timeEl } from "../dom.js";
-import { getType, hasField, hasMutation, mutationField, namedType, resultSelection, selectionFor, typeString } from "../schema.js";
+import { argSpecs, control, operation, variables } from "../argform.js";
+import { getType, hasMutation, mutationField, namedType, selectionFor } from "../schema.js";
 import { findTask, followTask, taskView } from "../tasks.js";
 import { act, eventTimeline, membersEditor, propertiesEditor, section, tagsEditor } from "./editors.js";
 import { loadMetadefs } from "./metadefs.js";
 
+/** Image.tasks when the schema has it (plain list or connection), with its leaf fields. */
+function tasksSelection() {
+  const f = getType("Image")?.fields?.find((x) => x.name === "tasks");
+  if (!f || f.args.some((a) => a.type.kind === "NON_NULL")) return "";
+  const nt = namedType(f.type).name;
+  const conn = getType(nt)?.fields?.find((x) => x.name === "nodes");
+  return conn ? `tasks { nodes ${selectionFor(namedType(conn.type).name, 0)} }` : `tasks ${selectionFor(nt, 0)}`;
+}
+
 function detailQuery() {
-  const tasks = hasField("Image", "tasks") ? `tasks ${selectionFor(namedType(getType("Image").fields.find((f) => f.name === "tasks").type).name, 0)}` : "";
+  const tasks = tasksSelection();
   return `query ImageDetail($id: ID!) { image(id: $id) {
     id name status visibility isPublic protected osHidden owner minDisk minRam diskFormat
     containerFormat size virtualSize checksum osHashAlgo osHashValue createdAt updatedAt
@@ -111,8 +121,9 @@ function detailsForm(img, ctx) {
 
 function tasksSection(img) {
   if (!img.tasks) return null;
-  return section("Tasks", "tasks-title", img.tasks.length
-    ? h("ul", { class: "plain" }, img.tasks.map((t) => h("li", {}, taskView(t))))
+  const tasks = Array.isArray(img.tasks) ? img.tasks : img.tasks.nodes || [];
+  return section("Tasks", "tasks-title", tasks.length
+    ? h("ul", { class: "plain" }, tasks.map((t) => h("li", {}, taskView(t))))
     : h("p", { class: "empty" }, "No tasks for this image."));
 }
 
@@ -185,30 +196,22 @@ async function blobDownload(img) {
 /** Copy/resize: a form built from the mutation's arguments; then follow the task it starts. */
 async function taskAction(name, label, img, ctx, taskBox) {
   const mf = mutationField(name);
-  const args = mf.args.filter((a) => a.name !== "id");
-  const inputs = args.map((a) => ({ arg: a, input: h("input", { name: a.name, required: a.type.kind === "NON_NULL",
-    type: /Int|Float|BigInt/.test(namedType(a.type).name) ? "number" : "text" }) }));
+  const verb = label.replace("…", "");
+  const controls = argSpecs(mf).filter((s) => !/^(id|imageId)$/.test(s.name)).map((s) => control(s));
   const dlg = h("dialog", { "aria-labelledby": "task-dlg-title" }, h("form", { method: "dialog" },
-    h("h2", { id: "task-dlg-title" }, `${label.replace("…", "")} image`),
-    inputs.map(({ arg, input }) => field(arg.name, input, typeString(arg.type))),
+    h("h2", { id: "task-dlg-title" }, `${verb} “${img.name || img.id}”`),
+    controls.map((c) => c.wrap),
     h("div", { class: "actions" }, h("button", { value: "cancel", formnovalidate: true }, "Cancel"),
-      h("button", { value: "ok", class: "primary" }, label.replace("…", "")))));
+      h("button", { value: "ok", class: "primary" }, verb))));
   document.body.append(dlg);
   dlg.showModal();
   const ok = await new Promise((r) => dlg.addEventListener("close", () => r(dlg.returnValue === "ok")));
   dlg.remove();
   if (!ok) return;
-  const vars = { id: img.id };
-  for (const { arg, input } of inputs) {
-    if (input.value === "") continue;
-    vars[arg.name] = input.type === "number" && namedType(arg.type).name !== "BigInt" ? Number(input.value) : input.value;
-  }
-  const decl = mf.args.map((a) => `$${a.name}: ${typeString(a.type)}`).join(", ");
-  const call = mf.args.map((a) => `${a.name}: $${a.name}`).join(", ");
   try {
-    const data = await gql(`mutation Run(${decl}) { ${name}(${call}) ${resultSelection(mf, 2)} }`, vars);
+    const data = await gql(operation(mf), variables(mf, controls, { id: img.id, imageId: img.id }));
     const task = findTask(data[name]);
-    announce(`${label.replace("…", "")} started`);
+    announce(`${verb} started`);
     if (task) followTask(taskBox, task.id, () => ctx.reload());
     else ctx.reload();
   } catch (err) {

@@ -2,7 +2,8 @@
 
 import { ApiError, describeError, gql, session } from "../api.js";
 import { announce, field, h } from "../dom.js";
-import { getType, mutationField, namedType, resultSelection, typeString } from "../schema.js";
+import { argSpecs, control, operation, variables } from "../argform.js";
+import { mutationField } from "../schema.js";
 
 /** Check a token with the cheapest authenticated query before keeping it. */
 async function acceptToken(token) {
@@ -47,26 +48,10 @@ function tokenForm(onDone) {
   return form;
 }
 
-/** The login mutation's arguments, flattened: {name, path, kind} per credential field. */
-function loginFields(loginField) {
-  const fields = [];
-  for (const arg of loginField.args) {
-    const nt = namedType(arg.type);
-    if (nt.kind === "INPUT_OBJECT") {
-      for (const f of getType(nt.name)?.inputFields || []) {
-        fields.push({ name: f.name, arg: arg.name, required: f.type.kind === "NON_NULL" });
-      }
-    } else {
-      fields.push({ name: arg.name, arg: null, required: arg.type.kind === "NON_NULL" });
-    }
-  }
-  return fields;
-}
-
 function labelFor(name) {
   if (/pass/i.test(name)) return "Password";
   if (/user|login|name/i.test(name)) return "User name";
-  if (/project|tenant/i.test(name)) return "Project (optional)";
+  if (/project|tenant/i.test(name)) return "Project";
   return name;
 }
 
@@ -88,12 +73,10 @@ function tokenOf(result) {
 }
 
 function loginForm(loginField, onDone) {
-  const specs = loginFields(loginField);
-  const controls = specs.map((s) => {
-    const secret = /pass/i.test(s.name);
-    const input = h("input", { name: s.name, type: secret ? "password" : "text",
-      required: s.required, autocomplete: secret ? "current-password" : "username" });
-    return { spec: s, input, wrap: field(labelFor(s.name), input) };
+  const controls = argSpecs(loginField).map((spec) => {
+    const secret = /pass/i.test(spec.name);
+    return control(spec, labelFor(spec.name),
+      { autocomplete: secret ? "current-password" : /user|name/i.test(spec.name) ? "username" : "off" });
   });
   const box = errorBox();
   const form = h("form", { class: "card", "aria-labelledby": "login-title" },
@@ -104,31 +87,16 @@ function loginForm(loginField, onDone) {
     e.preventDefault();
     box.hidden = true;
     try {
-      await runLogin(loginField, controls);
+      const data = await gql(operation(loginField), variables(loginField, controls), { anonymous: true, quiet: true });
+      const token = tokenOf(data[loginField.name]);
+      if (!token) throw new ApiError("UNAUTHENTICATED", "The server did not return a token.");
+      await acceptToken(token);
       onDone();
     } catch (err) {
       showError(box, err);
     }
   });
   return form;
-}
-
-async function runLogin(loginField, controls) {
-  const vars = {};
-  const decls = loginField.args.map((a) => `$${a.name}: ${typeString(a.type)}`);
-  for (const { spec, input } of controls) {
-    const value = input.value || null;
-    if (value === null && !spec.required) continue;
-    if (spec.arg) (vars[spec.arg] ||= {})[spec.name] = value;
-    else vars[spec.name] = value;
-  }
-  const call = loginField.args.map((a) => `${a.name}: $${a.name}`).join(", ");
-  const sel = resultSelection(loginField, 2);
-  const data = await gql(`mutation Login(${decls.join(", ")}) { login(${call}) ${sel} }`, vars,
-    { anonymous: true });
-  const token = tokenOf(data.login);
-  if (!token) throw new ApiError("UNAUTHENTICATED", "The server did not return a token.");
-  await acceptToken(token);
 }
 
 export async function renderSignIn(root, { params, go }) {
