@@ -3,7 +3,7 @@
 
 import { describeError, gql } from "./api.js";
 import { badge, fill, h, timeEl } from "./dom.js";
-import { hasQuery, queryField, resultSelection } from "./schema.js";
+import { getType, hasQuery, namedType, queryField, resultSelection } from "./schema.js";
 
 const FINAL = /^(success|succeeded|done|completed|complete|failure|failed|error|cancelled|canceled|killed)$/i;
 const POLL_MS = 1000;
@@ -19,11 +19,13 @@ export function findTask(value) {
   return null;
 }
 
-/** Progress as a fraction 0..1 from a task's fields, or null when it has none. */
+/** Progress as a fraction 0..1, or null. An Int field is a percentage, a Float a fraction. */
 function fraction(task) {
-  const p = task.progress ?? task.percent ?? task.percentage;
-  if (typeof p !== "number") return null;
-  return p > 1 ? p / 100 : p;
+  const key = ["progress", "percent", "percentage"].find((k) => typeof task[k] === "number");
+  if (!key) return null;
+  const ref = getType(task.__typename)?.fields?.find((f) => f.name === key)?.type;
+  const isInt = ref ? namedType(ref).name === "Int" : task[key] > 1;
+  return Math.min(1, Math.max(0, isInt ? task[key] / 100 : task[key]));
 }
 
 /** Render one task's state (status, progress bar, message and other scalar fields). */

@@ -15,14 +15,19 @@ function itemsOf(value) {
   return [];
 }
 
+/** Namespaces with their leaf fields and their properties (not objects or tags: the
+ * browser and the editor's suggestions need only these, and the query stays small). */
 function namespaceQuery() {
   const qf = queryField("metadefNamespaces");
-  const required = qf.args.filter((a) => a.type.kind === "NON_NULL");
-  if (required.length) return null;
-  const nt = namedType(qf.type).name;
-  // Connections nest one level deeper (nodes -> namespace -> properties).
-  const depth = getType(nt)?.fields?.some((f) => f.name === "nodes" || f.name === "edges") ? 4 : 3;
-  return `query Metadefs { metadefNamespaces ${selectionFor(nt, depth)} }`;
+  if (qf.args.some((a) => a.type.kind === "NON_NULL" && a.name !== "first")) return null;
+  const listType = namedType(qf.type).name;
+  const nodes = getType(listType)?.fields?.find((f) => f.name === "nodes");
+  const nsType = nodes ? namedType(nodes.type).name : listType;
+  const props = getType(nsType)?.fields?.find((f) => f.name === "properties");
+  const leaves = selectionFor(nsType, 0).slice(0, -1);
+  const withProps = props ? `${leaves} properties ${selectionFor(namedType(props.type).name, 0)} }` : `${leaves}}`;
+  const first = qf.args.some((a) => a.name === "first") ? "(first: 100)" : "";
+  return `query Metadefs { metadefNamespaces${first} ${nodes ? `{ nodes ${withProps} }` : withProps} }`;
 }
 
 /** Load namespaces once; failures leave suggestions empty (the editor still works). */
