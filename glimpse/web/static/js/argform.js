@@ -13,9 +13,11 @@ export function argSpecs(mutation) {
   for (const arg of mutation.args) {
     const nt = namedType(arg.type);
     if (nt.kind === "INPUT_OBJECT") {
-      for (const f of getType(nt.name)?.inputFields || []) specs.push({ name: f.name, ref: f.type, inside: arg.name });
+      for (const f of getType(nt.name)?.inputFields || []) {
+        specs.push({ name: f.name, ref: f.type, inside: arg.name, description: f.description });
+      }
     } else {
-      specs.push({ name: arg.name, ref: arg.type, inside: null });
+      specs.push({ name: arg.name, ref: arg.type, inside: null, description: arg.description });
     }
   }
   return specs;
@@ -23,8 +25,15 @@ export function argSpecs(mutation) {
 
 const isList = (ref) => (ref.kind === "NON_NULL" ? isList(ref.ofType) : ref.kind === "LIST");
 
-/** A labelled control for a spec; enums become selects, secrets password fields. */
-export function control(spec, label = spec.name, attrs = {}) {
+/** "minDisk" -> "Min disk". */
+export function humanize(name) {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A labelled control for a spec; enums become selects, secrets password fields. The
+ * schema's own description of the argument is the hint. */
+export function control(spec, label = humanize(spec.name), attrs = {}) {
   const nt = namedType(spec.ref);
   const required = spec.ref.kind === "NON_NULL";
   let input;
@@ -40,7 +49,8 @@ export function control(spec, label = spec.name, attrs = {}) {
     input = h("input", { name: spec.name, required, autocomplete: "off",
       type: secret ? "password" : NUMERIC.has(nt.name) || nt.name === "BigInt" ? "number" : "text", ...attrs });
   }
-  const hint = isList(spec.ref) ? "Separate several values with commas" : typeString(spec.ref);
+  const list = isList(spec.ref) ? "Separate several values with commas." : "";
+  const hint = [spec.description, list].filter(Boolean).join(" ") || null;
   return { spec, input, wrap: field(label, input, hint) };
 }
 

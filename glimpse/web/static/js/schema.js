@@ -12,8 +12,8 @@ const INTROSPECT = `query Capabilities {
     mutationType { name }
     types {
       name kind
-      fields { name args { name type { ${TYPE_REF} } } type { ${TYPE_REF} } }
-      inputFields { name type { ${TYPE_REF} } }
+      fields { name args { name description type { ${TYPE_REF} } } type { ${TYPE_REF} } }
+      inputFields { name description type { ${TYPE_REF} } }
       enumValues { name }
     }
   }

@@ -31,7 +31,7 @@ function fraction(task) {
 /** Render one task's state (status, progress bar, message and other scalar fields). */
 export function taskView(task) {
   const f = fraction(task);
-  const skip = new Set(["__typename", "id", "status", "progress", "percent", "percentage", "message"]);
+  const skip = new Set(["__typename", "id", "type", "kind", "status", "progress", "percent", "percentage", "message"]);
   return h("div", { class: "task" },
     h("div", { class: "task-head" }, h("strong", {}, task.type || task.kind || "Task"), " ",
       task.status ? badge(task.status) : null, h("code", { class: "task-id" }, task.id)),
