@@ -34,10 +34,12 @@ class Mutation(ImageMutation):
 
 def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federation.Schema:
     settings = settings or GraphQLSettings()
+    # Factories, not instances: Strawberry builds fresh extensions per request (instances
+    # are deprecated and raise under warnings-as-errors).
     extensions: list[Any] = [
-        ErrorCodes(),
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
     ]
     return strawberry.federation.Schema(
         query=Query,
