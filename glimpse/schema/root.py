@@ -19,16 +19,17 @@ from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
 from glimpse.schema.scalars import SCALAR_MAP
+from glimpse.schema.stores import StoreMutation, StoreQuery
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery):
+class Query(ImageQuery, StoreQuery):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation):
+class Mutation(ImageMutation, StoreMutation):
     pass
 
 
