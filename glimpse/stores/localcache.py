@@ -63,13 +63,15 @@ class LocalCache:
 
     async def writer(self, image_id: str, expected: Expected) -> CacheWriter:
         """A writer for a new copy; call :meth:`CacheWriter.commit` or ``discard``."""
+        temp = self.incomplete / f"{check_key(image_id)}.{uuid.uuid4().hex[:8]}"
 
-        def make() -> CacheWriter:
+        def create() -> BinaryIO:
             self.prepare()
-            return CacheWriter(self, image_id, expected)
+            return open(temp, "wb", buffering=0)
 
         with translate_os_errors("cache"):
-            return await asyncio.to_thread(make)
+            fh = await asyncio.to_thread(create)
+        return CacheWriter(self, image_id, expected, temp, fh)
 
     def remove(self, image_id: str) -> int:
         """Delete the complete copy; returns the bytes freed (0 when absent)."""
@@ -116,10 +118,11 @@ class CacheWriter:
     everything; it is the ``finally`` of every caller.
     """
 
-    def __init__(self, cache: LocalCache, image_id: str, expected: Expected) -> None:
+    def __init__(
+        self, cache: LocalCache, image_id: str, expected: Expected, temp: Path, fh: BinaryIO
+    ) -> None:
         self.cache, self.image_id, self.expected = cache, image_id, expected
-        self.temp = cache.incomplete / f"{check_key(image_id)}.{uuid.uuid4().hex[:8]}"
-        self._fh: BinaryIO = open(self.temp, "wb", buffering=0)  # noqa: SIM115 - closed below
+        self.temp, self._fh = temp, fh
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha512 = hashlib.sha512()
         self._size = 0
