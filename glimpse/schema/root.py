@@ -35,8 +35,7 @@ class Mutation(ImageMutation, StoreMutation):
 
 def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federation.Schema:
     settings = settings or GraphQLSettings()
-    # Factories, not instances: Strawberry builds fresh extensions per request (instances
-    # are deprecated and raise under warnings-as-errors).
+    # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
         ErrorCodes,
         lambda: QueryDepthLimiter(max_depth=settings.max_depth),
