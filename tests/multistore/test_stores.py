@@ -217,3 +217,33 @@ async def test_copy_verified_is_idempotent(client: Client) -> None:
     again = await storage.copy_verified(client.deps, image_id, "local", "s3")
     assert first.url == again.url
     assert len(await storage.locations_of(client.deps, image_id)) == 2
+
+
+async def test_uploads_to_a_read_only_store_are_denied(client_factory: MakeClient) -> None:
+    base = (await client_factory()).settings
+    archive = StoreConfig(name="archive", type="memory", read_only=True)
+    client = await client_factory(replace(base, stores=(*base.stores, archive)))
+    h = client.auth()
+    r = await client.http.post(
+        "/v2/images", json={"disk_format": "raw", "container_format": "bare"}, headers=h
+    )
+    image_id = r.json()["id"]
+    headers = {**h, "Content-Type": "application/octet-stream", "X-Image-Meta-Store": "archive"}
+    r = await client.http.put(f"/v2/images/{image_id}/file", content=b"x", headers=headers)
+    assert r.status_code == 503
+    r = await client.http.get("/v2/info/stores", headers=h)
+    assert r.json()["stores"][2] == {"id": "archive", "read-only": "true"}
+
+
+async def test_downloads_read_from_the_heaviest_store(client_factory: MakeClient) -> None:
+    base = (await client_factory()).settings
+    local, s3 = base.stores
+    client = await client_factory(replace(base, stores=(local, replace(s3, weight=10))))
+    image_id = await client.image_with_data(DATA)
+    await storage.copy_verified(client.deps, image_id, "local", "s3")
+    local_path = client.deps.stores.get("local").local_path(
+        await blob_uri(client, image_id, "local")
+    )
+    flip_byte(Path(local_path), 0)  # were the local copy read, the bytes would differ
+    r = await client.http.get(f"/v2/images/{image_id}/file", headers=client.auth())
+    assert r.content == DATA
