@@ -164,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 
 
+def _register_metadefs(parser: argparse.ArgumentParser) -> None:
+    from glimpse.cli_metadefs import register
+
+    register(parser)
+
+
+EXTENSIONS["metadefs"] = _register_metadefs
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     result: int = args.func(args)

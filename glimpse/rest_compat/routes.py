@@ -17,6 +17,7 @@ from glimpse.core.config import Settings
 from glimpse.core.errors import InvalidInput, Unauthenticated
 from glimpse.rest_compat import cache, image_data, images, stores
 from glimpse.rest_compat.errors import error_response
+from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -79,6 +80,13 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/cache/prune": {"POST": Endpoint(cache.prune, body=True)},
     "/v2/cache/{image_id}": {"PUT": Endpoint(cache.queue), "DELETE": Endpoint(cache.delete)},
 }
+
+ROUTES.update(
+    {
+        path: {method: Endpoint(handler, body=body) for method, (handler, body) in methods.items()}
+        for path, methods in METADEF_ROUTES.items()
+    }
+)
 
 
 def dispatcher(methods: dict[str, Endpoint]) -> Handler:
