@@ -23,16 +23,17 @@ from glimpse.schema.metadef_mutations import MetadefMutation
 from glimpse.schema.metadef_types import MetadefNamespace
 from glimpse.schema.metadefs import MetadefQuery
 from glimpse.schema.scalars import SCALAR_MAP
+from glimpse.schema.stores import StoreMutation, StoreQuery
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery, MetadefQuery):
+class Query(ImageQuery, MetadefQuery, StoreQuery):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation, LinkMutation, MetadefMutation):
+class Mutation(ImageMutation, LinkMutation, MetadefMutation, StoreMutation):
     pass
 
 
