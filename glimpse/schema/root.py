@@ -19,20 +19,22 @@ from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.links import LinkMutation
 from glimpse.schema.metadef_mutations import MetadefMutation
 from glimpse.schema.metadef_types import MetadefNamespace
 from glimpse.schema.metadefs import MetadefQuery
 from glimpse.schema.scalars import SCALAR_MAP
+from glimpse.schema.stores import StoreMutation, StoreQuery
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery, MetadefQuery):
+class Query(ImageQuery, MetadefQuery, StoreQuery):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation, MetadefMutation, AccountMutation):
+class Mutation(ImageMutation, LinkMutation, MetadefMutation, StoreMutation, AccountMutation):
     pass
 
 

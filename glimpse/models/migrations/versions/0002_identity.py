@@ -1,7 +1,7 @@
 """local accounts (users)
 
 Revision ID: 0002
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29 07:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0002"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
