@@ -15,7 +15,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from glimpse.core.config import Settings, load_settings
@@ -66,10 +66,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await deps.stores.close()
         await deps.db.dispose()
 
+    gql = graphql_app(settings.graphql)
     routes = [
         *rest_routes.routes(),
         Route("/healthz", healthz),
-        Route("/graphql", graphql_app(settings.graphql), methods=["GET", "POST"]),
+        Route("/graphql", gql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", gql),  # subscriptions (graphql-transport-ws)
         Route("/ui", lambda r: RedirectResponse("/ui/")),
     ]
     if WEB_STATIC.is_dir():
@@ -81,6 +83,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.deps = deps
     app.state.startup_hooks = []
+    if settings.tasks.run_in_process:
+        from glimpse.tasks.runner import runner_hook
+
+        app.state.startup_hooks.append(runner_hook)
     app.add_middleware(
         RequestContextMiddleware,
         verifier=TokenVerifier(settings),

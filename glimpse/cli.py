@@ -156,6 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 
 
+def _register_worker(parser: argparse.ArgumentParser) -> None:
+    from glimpse.tasks.worker import register
+
+    register(parser)
+
+
+EXTENSIONS["worker"] = _register_worker
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     result: int = args.func(args)

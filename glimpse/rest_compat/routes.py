@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glimpse.core.errors import InvalidInput, Unauthenticated
-from glimpse.rest_compat import image_data, images
+from glimpse.rest_compat import actions, image_data, images, imports, tasks
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.wire import ctx_of
 
@@ -51,6 +51,17 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     },
     "/v2/images/{image_id}/actions/deactivate": {"POST": Endpoint(images.deactivate)},
     "/v2/images/{image_id}/actions/reactivate": {"POST": Endpoint(images.reactivate)},
+    # Durable tasks, interoperable import and the product's actions (glimpse.tasks).
+    "/v2/images/{image_id}/action/deactivate": {"POST": Endpoint(images.deactivate)},
+    "/v2/images/{image_id}/action/reactivate": {"POST": Endpoint(images.reactivate)},
+    "/v2/images/{image_id}/actions": {"POST": Endpoint(actions.perform, body=True)},
+    "/v2/images/{image_id}/action": {"POST": Endpoint(actions.perform, body=True)},
+    "/v2/images/{image_id}/stage": {"PUT": Endpoint(imports.stage, body=True)},
+    "/v2/images/{image_id}/import": {"POST": Endpoint(imports.start, body=True)},
+    "/v2/images/{image_id}/tasks": {"GET": Endpoint(tasks.image_tasks)},
+    "/v2/info/import": {"GET": Endpoint(imports.info_import)},
+    "/v2/tasks": {"GET": Endpoint(tasks.index), "POST": Endpoint(tasks.create, body=True)},
+    "/v2/tasks/{task_id}": {"GET": Endpoint(tasks.show)},
 }
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from glimpse.core.context import RequestContext
-from glimpse.models.tables import ImageEvent, ImageMember
-from glimpse.resolvers import events, images, members
+from glimpse.models.tables import ImageEvent, ImageMember, Task
+from glimpse.resolvers import events, images, members, tasks
 from glimpse.resolvers.deps import Deps
 
 
@@ -24,6 +24,7 @@ class Loaders:
         self.members = DataLoader[str, list[ImageMember]](self._members)
         self.events = DataLoader[str, list[ImageEvent]](self._events)
         self.images = DataLoader[str, Any](self._images)
+        self.tasks = DataLoader[str, list[Task]](self._tasks)
 
     async def _tags(self, ids: Sequence[str]) -> list[list[str]]:
         async with self.deps.db.read() as s:
@@ -51,3 +52,7 @@ class Loaders:
 
     async def _images(self, ids: Sequence[str]) -> list[Any]:
         return await images.get_many(self.deps, self.ctx, ids)
+
+    async def _tasks(self, ids: Sequence[str]) -> list[list[Task]]:
+        found = await tasks.tasks_for_images(self.deps, self.ctx, ids)
+        return [found[i] for i in ids]

@@ -18,16 +18,17 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.tasks import Subscription, Task, TaskMutationMixin, TaskQueryMixin
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery):
+class Query(ImageQuery, TaskQueryMixin):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation):
+class Mutation(ImageMutation, TaskMutationMixin):
     pass
 
 
@@ -41,7 +42,8 @@ def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federati
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Image],
+        subscription=Subscription,
+        types=[Image, Task],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

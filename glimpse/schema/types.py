@@ -90,6 +90,9 @@ class ImageEventType:
         )
 
 
+TaskRef = Annotated["Task", strawberry.lazy("glimpse.schema.tasks")]
+
+
 @strawberry.type(description="REST endpoints for streaming this image's data.")
 class ImageLinks:
     self: str = strawberry.field(description="The image in the Glance-compatible REST API.")
@@ -211,6 +214,15 @@ class Image:
     async def events(self, info: Info, first: int = 50) -> list[ImageEventType]:
         rows = await info.context.loaders.events.load(self.row.id)
         return [ImageEventType.of(e) for e in rows[: max(0, min(first, 100))]]
+
+    @strawberry.field(
+        description="Background tasks about this image (imports, copies, resizes), newest "
+        "first: all of them for admins, those of your project otherwise."
+    )
+    async def tasks(self, info: Info) -> list[TaskRef]:
+        from glimpse.schema.tasks import Task
+
+        return [Task(row=t) for t in await info.context.loaders.tasks.load(self.row.id)]
 
     @strawberry.field(description="REST links for uploading and downloading data.")
     def links(self) -> ImageLinks:
