@@ -15,7 +15,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from glimpse.core.config import Settings, load_settings
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await deps.db.dispose()
 
     gql = graphql_app(settings.graphql)
-    routes = [
+    routes: list[BaseRoute] = [
         *rest_routes.routes(),
         Route("/healthz", healthz),
         Route("/graphql", gql, methods=["GET", "POST"]),

@@ -98,8 +98,8 @@ async def upload(
     image = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
     try:
-        async with _lease(deps, image.id, lock):
-            stream, inspection = instrument(deps, image, chunks, expected_size)
+        stream, inspection = instrument(deps, image, chunks, expected_size)
+        async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
         virtual_size = verdict(image, inspection, stream.size)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
@@ -127,10 +127,10 @@ async def stage(
     image = await _begin_upload(deps, ctx, image_id, lock, expected_size, staging=True)
     blob: StoredBlob | None = None
     try:
-        async with _lease(deps, image.id, lock):
-            stream = HashingStream(
-                chunks, max_size=deps.settings.max_image_size, expected_size=expected_size
-            )
+        stream = HashingStream(
+            chunks, max_size=deps.settings.max_image_size, expected_size=expected_size
+        )
+        async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"staging/{image.id}-{lock[:8]}", stream)
         await _finish_stage(deps, ctx, image.id, lock, store, blob, stream.size)
     except BaseException as exc:
@@ -289,6 +289,7 @@ async def _finish_upload(
                 "virtual_size": virtual_size,
             },
         )
+        await s.flush()
         return await record_of(s, current)
 
 

@@ -79,7 +79,8 @@ async def write(
     stream, inspection = instrument(deps, image, chunks, None)
     if not inspect:
         inspection = None
-    blob: StoredBlob = await store.put(key, stream)
+    async with stream:
+        blob: StoredBlob = await store.put(key, stream)
     try:
         virtual_size = verdict(image, inspection, stream.size)
         if expect_md5 is not None and stream.md5 != expect_md5:

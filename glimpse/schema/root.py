@@ -18,6 +18,7 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.tasks import Subscription, Task, TaskMutationMixin, TaskQueryMixin
 from glimpse.schema.types import Image
 
@@ -34,10 +35,11 @@ class Mutation(ImageMutation, TaskMutationMixin):
 
 def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federation.Schema:
     settings = settings or GraphQLSettings()
+    # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
-        ErrorCodes(),
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
     ]
     return strawberry.federation.Schema(
         query=Query,
@@ -45,7 +47,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federati
         subscription=Subscription,
         types=[Image, Task],
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 
 

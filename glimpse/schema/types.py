@@ -86,7 +86,7 @@ class ImageEventType:
             user_id=ev.user_id,
             project_id=ev.project_id,
             request_id=ev.request_id,
-            changes=ev.changes,
+            changes=JSON(ev.changes),
         )
 
 
