@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlmodel import col, select
 
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import InvalidInput, NotFound
-from glimpse.models.tables import Task
+from glimpse.models.tables import Image, Task
 from glimpse.policy.rules import Target
 from glimpse.resolvers import web_download
 from glimpse.resolvers.deps import Deps
@@ -49,9 +49,15 @@ class TaskPage:
 
 
 def _scope(ctx: RequestContext) -> ColumnElement[bool]:
+    """Tasks of the caller's project, and tasks about images the caller's project owns."""
     if ctx.is_admin:
         return true()
-    return col(Task.owner) == ctx.project_id
+    if ctx.project_id is None:
+        return false()
+    on_own_image = exists(
+        select(Image.id).where(col(Image.id) == col(Task.image_id), Image.owner == ctx.project_id)
+    )
+    return or_(col(Task.owner) == ctx.project_id, on_own_image)
 
 
 def _validate(q: TaskQuery) -> None:

@@ -22,7 +22,9 @@ from glimpse.core.config import ImportSettings, Settings, StoreConfig, TaskSetti
 from tests.conftest import make_settings, token
 
 FAST_TASKS = TaskSettings(poll_seconds=0.05, lease_seconds=5, concurrency=2)
-LOOPBACK_IMPORTS = ImportSettings(allowed_ports=(), allow_private_addresses=True)
+LOOPBACK_IMPORTS = ImportSettings(
+    allowed_ports=(), allow_private_addresses=True, disallowed_hosts=("denied.invalid",)
+)
 
 
 def two_stores(root: Path) -> tuple[StoreConfig, ...]:
