@@ -18,7 +18,6 @@ from sqlmodel import col, select
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import InvalidInput, NotFound
 from glimpse.models.tables import Image, Task
-from glimpse.policy.rules import Target
 from glimpse.resolvers import web_download
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_visible
@@ -119,11 +118,17 @@ async def get_task(deps: Deps, ctx: RequestContext, task_id: str, *, glance: boo
         uuid.UUID(task_id)
     except ValueError as exc:
         raise NotFound(f"Task with identifier {task_id} not found") from exc
-    async with deps.db.read() as s:
-        task = await s.get(Task, task_id)
-    if task is None or task.deleted:
+    if not deps.policy.allows("get_tasks", ctx.principal):
         raise NotFound(f"Task with identifier {task_id} not found")
-    if not deps.policy.allows("get_task", ctx.principal, Target(owner=task.owner)):
+    async with deps.db.read() as s:
+        task = (
+            await s.exec(
+                select(Task).where(
+                    col(Task.id) == task_id, col(Task.deleted).is_(False), _scope(ctx)
+                )
+            )
+        ).first()
+    if task is None:
         raise NotFound(f"Task with identifier {task_id} not found")
     return task
 
