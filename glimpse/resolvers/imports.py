@@ -152,8 +152,10 @@ async def run_import(deps: Deps, task: Task, progress: Progress) -> dict[str, An
     for n, name in enumerate(remaining):
         span = (n * 95 // len(remaining), (n + 1) * 95 // len(remaining))
         try:
-            source = await _source(deps, task, image, staged)
-            chunks = transfer.paced(deps, source, progress, total, f"importing to {name}", span)
+            lengths: list[int] = [total] if total else []
+            source = await _source(deps, task, image, staged, lengths)
+            size = lambda: lengths[-1] if lengths else None  # noqa: E731 - known once fetched
+            chunks = transfer.paced(deps, source, progress, size, f"importing to {name}", span)
             done = await transfer.write(
                 deps,
                 image,
@@ -173,12 +175,12 @@ async def run_import(deps: Deps, task: Task, progress: Progress) -> dict[str, An
 
 
 async def _source(
-    deps: Deps, task: Task, image: Image, staged: ImageLocation | None
+    deps: Deps, task: Task, image: Image, staged: ImageLocation | None, lengths: list[int]
 ) -> AsyncIterator[bytes]:
     method = task.input.get("method", "web-download")
     if method == "web-download":
         uri = task.input.get("uri") or task.input.get("import_from") or ""
-        return web_download.fetch(deps.settings.imports, uri)
+        return web_download.fetch(deps.settings.imports, uri, lengths)
     if method == "glance-direct":
         if staged is None:
             raise Conflict(f"Image {image.id} has no staged data")

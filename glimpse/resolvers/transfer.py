@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -40,7 +40,7 @@ async def paced(
     deps: Deps,
     chunks: AsyncIterable[bytes],
     progress: Progress | None,
-    total: int | None,
+    total: int | None | Callable[[], int | None],
     label: str,
     span: tuple[int, int] = (0, 100),
 ) -> AsyncIterator[bytes]:
@@ -56,9 +56,12 @@ async def paced(
             ahead = seen / rate - (time.monotonic() - start)
             if ahead > 0:
                 await asyncio.sleep(ahead)
-        if progress is not None and total:
-            pct = lo + (hi - lo) * min(seen, total) // total
-            await progress(min(pct, hi), f"{label}: {seen} of {total} bytes")
+        size = total() if callable(total) else total
+        if progress is not None and size:
+            pct = lo + (hi - lo) * min(seen, size) // size
+            await progress(min(pct, hi), f"{label}: {seen} of {size} bytes")
+        elif progress is not None:
+            await progress(lo, f"{label}: {seen} bytes")
 
 
 async def write(

@@ -85,8 +85,11 @@ async def check(settings: ImportSettings, url: str) -> None:
         raise _refuse(url, f"host {host} resolves to a non-public address")
 
 
-async def fetch(settings: ImportSettings, url: str) -> AsyncIterator[bytes]:
-    """Stream the body at ``url``, checking every redirect hop against the filter.
+async def fetch(
+    settings: ImportSettings, url: str, lengths: list[int] | None = None
+) -> AsyncIterator[bytes]:
+    """Stream the body at ``url``, checking every redirect hop against the filter; the
+    announced ``Content-Length`` (when there is one) is appended to ``lengths``.
 
     A 4xx answer is a permanent failure (:class:`InvalidInput`); connection errors and
     5xx are :class:`StoreUnavailable`, which the task runner retries.
@@ -101,6 +104,9 @@ async def fetch(settings: ImportSettings, url: str) -> AsyncIterator[bytes]:
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
                     _raise_for(url, response.status_code)
+                    announced = response.headers.get("content-length", "")
+                    if lengths is not None and announced.isdigit():
+                        lengths.append(int(announced))
                     async for chunk in response.aiter_bytes(CHUNK):
                         yield chunk
                     return

@@ -53,16 +53,13 @@ class _Reporter:
 
     def __init__(self, deps: Deps, task: Task, worker: str) -> None:
         self.deps, self.task, self.worker = deps, task, worker
-        self._last = (0.0, -1, "")
+        self._last_at = 0.0
 
     async def __call__(self, percent: int, message: str) -> None:
         now = time.monotonic()
-        last_at, last_pct, last_msg = self._last
-        if message == last_msg and percent != 100 and (
-            percent == last_pct or now - last_at < REPORT_EVERY
-        ):
+        if percent < 100 and now - self._last_at < REPORT_EVERY:
             return
-        self._last = (now, percent, message)
+        self._last_at = now
         await queue.report(self.deps, self.task.id, self.worker, percent, message)
 
 
@@ -154,6 +151,8 @@ class Runner:
         if task.attempts > self.deps.settings.tasks.max_attempts:
             await self._fail(handler, task, f"gave up after {task.attempts - 1} attempts")
             return
+        log.info("task %s (%s) attempt %d claimed by %s", task.id, task.type, task.attempts,
+                 self.worker)
         lost = asyncio.Event()
         async with self._keep_lease(task, lost):
             try:
