@@ -76,15 +76,22 @@ async def copy(deps: Deps, ctx: RequestContext, image_id: str, raw_target: Any) 
         src, tgt = await images.load_visible(s, deps, ctx, image_id)
         deps.policy.enforce("download_image", ctx.principal, tgt)
         visibility = _copy_visibility(deps, ctx, src)
-        deps.policy.enforce("add_image", ctx.principal, Target(owner=ctx.project_id, visibility=visibility))
+        deps.policy.enforce(
+            "add_image", ctx.principal, Target(owner=ctx.project_id, visibility=visibility)
+        )
         if src.status != "active":
             raise Conflict(f"Only active images can be copied (status '{src.status}')")
         new = _new_image(src, ctx, visibility, name)
         s.add(new)
         await s.flush()
         await _copy_details(s, src.id, new.id)
-        task = enqueue(s, ctx, "copy", {"source_image_id": src.id, "store": target.store,
-                                        "key": target.key}, image_id=new.id)
+        task = enqueue(
+            s,
+            ctx,
+            "copy",
+            {"source_image_id": src.id, "store": target.store, "key": target.key},
+            image_id=new.id,
+        )
         await lk.take(s, deps, new.id, task.id)
         await lk.set_prop(s, new.id, lk.IMPORTING, target.store)
         events.record(s, ctx, new.id, "create", {"copy_of": src.id, "status": "importing"})
@@ -95,7 +102,8 @@ async def copy(deps: Deps, ctx: RequestContext, image_id: str, raw_target: Any) 
 def _copy_visibility(deps: Deps, ctx: RequestContext, src: Image) -> str:
     if src.visibility in ("public", "community") and not deps.policy.allows(
         "publicize_image" if src.visibility == "public" else "communitize_image",
-        ctx.principal, Target(owner=ctx.project_id, visibility=src.visibility),
+        ctx.principal,
+        Target(owner=ctx.project_id, visibility=src.visibility),
     ):
         return "shared"
     return src.visibility
@@ -117,8 +125,13 @@ def _new_image(src: Image, ctx: RequestContext, visibility: str, name: str | Non
 
 async def _copy_details(s: Any, src_id: str, new_id: str) -> None:
     props = await s.exec(select(ImageProperty).where(ImageProperty.image_id == src_id))
-    s.add_all([ImageProperty(image_id=new_id, name=p.name, value=p.value)
-               for p in props if not p.name.startswith("os_glance")])
+    s.add_all(
+        [
+            ImageProperty(image_id=new_id, name=p.name, value=p.value)
+            for p in props
+            if not p.name.startswith("os_glance")
+        ]
+    )
     tags = await s.exec(select(ImageTag).where(ImageTag.image_id == src_id))
     s.add_all([ImageTag(image_id=new_id, value=t.value) for t in tags])
 
@@ -135,14 +148,22 @@ async def run_copy(deps: Deps, task: Task, progress: Progress) -> dict[str, Any]
         raise Conflict(f"Source image {src_id} or its data is gone")
     store = deps.stores.get(task.input["store"])
     key = task.input.get("key") or f"{new.id}-{task.id[:8]}"
-    chunks = transfer.paced(deps, transfer.read(deps, loc.url), progress, src.size, "copying", (0, 95))
-    done = await transfer.write(deps, new, store, key, chunks, inspect=False, expect_md5=src.checksum)
+    chunks = transfer.paced(
+        deps, transfer.read(deps, loc.url), progress, src.size, "copying", (0, 95)
+    )
+    done = await transfer.write(
+        deps, new, store, key, chunks, inspect=False, expect_md5=src.checksum
+    )
     if done.sha512 != src.os_hash_value:
         await remove_blobs(deps, [done.uri])
         raise Conflict("sha512 of the copy does not match the source")
     await _activate_copy(deps, task, done, src)
-    return {"image_id": new.id, "source_image_id": src_id, "store": store.name,
-            "checksum": done.md5}
+    return {
+        "image_id": new.id,
+        "source_image_id": src_id,
+        "store": store.name,
+        "checksum": done.md5,
+    }
 
 
 async def _activate_copy(deps: Deps, task: Task, done: transfer.Transferred, src: Image) -> None:
@@ -150,16 +171,24 @@ async def _activate_copy(deps: Deps, task: Task, done: transfer.Transferred, src
     try:
         async with deps.db.begin() as s:
             new = await lk.locked_image(s, task.image_id, task.id)
-            s.add(ImageLocation(image_id=new.id, store=done.store, url=done.uri,
-                                meta={"store": done.store}))
+            s.add(
+                ImageLocation(
+                    image_id=new.id, store=done.store, url=done.uri, meta={"store": done.store}
+                )
+            )
             new.size, new.virtual_size, new.checksum = done.size, src.virtual_size, done.md5
             new.os_hash_algo, new.os_hash_value = "sha512", done.sha512
             new.status, new.updated_at = "active", utcnow()
             s.add(new)
             await lk.set_prop(s, new.id, lk.LOCK, None)
             await lk.set_prop(s, new.id, lk.IMPORTING, None)
-            events.record(s, lk.task_ctx(task), new.id, "copy",
-                          {"status": "active", "source": src.id, "store": done.store})
+            events.record(
+                s,
+                lk.task_ctx(task),
+                new.id,
+                "copy",
+                {"status": "active", "source": src.id, "store": done.store},
+            )
     except BaseException:
         await remove_blobs(deps, [done.uri])
         raise
@@ -177,8 +206,9 @@ async def copy_failed(deps: Deps, task: Task, message: str) -> None:
         if new.status == "importing":
             new.status, new.updated_at = "queued", utcnow()
             s.add(new)
-        events.record(s, lk.task_ctx(task), new.id, "copy_failed",
-                      {"status": new.status, "reason": message})
+        events.record(
+            s, lk.task_ctx(task), new.id, "copy_failed", {"status": new.status, "reason": message}
+        )
 
 
 # ---------------------------------------------------------------------------- resize
@@ -231,11 +261,20 @@ async def run_resize(deps: Deps, task: Task, progress: Progress) -> dict[str, An
     assert task.image_id is not None
     async with deps.db.read() as s:
         image = await s.get(Image, task.image_id)
-        urls = (await s.exec(select(ImageLocation.url).where(
-            ImageLocation.image_id == task.image_id, ImageLocation.status == "active"))).all()
+        urls = (
+            await s.exec(
+                select(ImageLocation.url).where(
+                    ImageLocation.image_id == task.image_id, ImageLocation.status == "active"
+                )
+            )
+        ).all()
         if image is not None and any(u.endswith(f"-r{task.id[:8]}") for u in urls):
-            return {"image_id": image.id, "size": image.size,  # swapped before a crash
-                    "virtual_size": image.virtual_size, "checksum": image.checksum}
+            return {
+                "image_id": image.id,
+                "size": image.size,  # swapped before a crash
+                "virtual_size": image.virtual_size,
+                "checksum": image.checksum,
+            }
         if image is None or not await lk.holds(s, image.id, task.id):
             raise Conflict(f"Image {task.image_id} is gone or not locked by task {task.id}")
     work = deps.settings.data_dir / "work" / task.id
@@ -252,26 +291,45 @@ async def run_resize(deps: Deps, task: Task, progress: Progress) -> dict[str, An
     return {"image_id": image.id, "size": done.size, "virtual_size": virtual, "checksum": done.md5}
 
 
-async def _swap(deps: Deps, task: Task, old: ImageLocation, done: transfer.Transferred,
-                virtual: int) -> None:
+async def _swap(
+    deps: Deps, task: Task, old: ImageLocation, done: transfer.Transferred, virtual: int
+) -> None:
     assert task.image_id is not None
     try:
         async with deps.db.begin() as s:
             image = await lk.locked_image(s, task.image_id, task.id)
-            olds = list((await s.exec(select(ImageLocation).where(
-                ImageLocation.image_id == image.id, ImageLocation.status == "active"))).all())
-            await s.exec(sa_delete(ImageLocation).where(
-                col(ImageLocation.image_id) == image.id, col(ImageLocation.status) == "active"))
-            s.add(ImageLocation(image_id=image.id, store=done.store, url=done.uri,
-                                meta={"store": done.store}))
+            olds = list(
+                (
+                    await s.exec(
+                        select(ImageLocation).where(
+                            ImageLocation.image_id == image.id, ImageLocation.status == "active"
+                        )
+                    )
+                ).all()
+            )
+            await s.exec(
+                sa_delete(ImageLocation).where(
+                    col(ImageLocation.image_id) == image.id, col(ImageLocation.status) == "active"
+                )
+            )
+            s.add(
+                ImageLocation(
+                    image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}
+                )
+            )
             before = {"size": image.size, "virtual_size": image.virtual_size}
             image.size, image.virtual_size, image.checksum = done.size, virtual, done.md5
             image.os_hash_algo, image.os_hash_value = "sha512", done.sha512
             image.updated_at = utcnow()
             s.add(image)
             await lk.set_prop(s, image.id, lk.LOCK, None)
-            events.record(s, lk.task_ctx(task), image.id, "resize",
-                          {"before": before, "size": done.size, "virtual_size": virtual})
+            events.record(
+                s,
+                lk.task_ctx(task),
+                image.id,
+                "resize",
+                {"before": before, "size": done.size, "virtual_size": virtual},
+            )
     except BaseException:
         await remove_blobs(deps, [done.uri])
         raise
@@ -285,4 +343,3 @@ async def resize_failed(deps: Deps, task: Task, message: str) -> None:
             return
         await lk.set_prop(s, task.image_id, lk.LOCK, None)
         events.record(s, lk.task_ctx(task), task.image_id, "resize_failed", {"reason": message})
-

@@ -185,8 +185,9 @@ async def _begin_upload(
         )
         if result.rowcount != 1:
             raise Conflict(f"Image {image.id} is already receiving data")
-        events.record(s, ctx, image.id, "stage_started" if staging else "upload_started",
-                      {"status": busy})
+        events.record(
+            s, ctx, image.id, "stage_started" if staging else "upload_started", {"status": busy}
+        )
     image.status, image.lock_owner = busy, lock
     return image
 

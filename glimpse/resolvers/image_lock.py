@@ -55,8 +55,10 @@ async def take(s: AsyncSession, deps: Deps, image_id: str, task_id: str) -> None
     if holder and holder != task_id:
         task = await s.get(Task, holder)
         stale = utcnow() - timedelta(seconds=deps.settings.tasks.lock_stale_seconds)
-        if task is not None and task.status not in ("success", "failure") and (
-            task.updated_at > stale
+        if (
+            task is not None
+            and task.status not in ("success", "failure")
+            and (task.updated_at > stale)
         ):
             raise Conflict(f"Image is already being imported or changed by task {holder}")
     await set_prop(s, image_id, LOCK, task_id)

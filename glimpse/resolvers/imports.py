@@ -92,9 +92,7 @@ def _check_state(image: Image, method: str) -> None:
         raise Conflict("disk_format and container_format must be set before importing")
     need = NEEDS_STATUS[method]
     if image.status != need:
-        raise Conflict(
-            f"Image {image.id} must be '{need}' for {method}, not '{image.status}'"
-        )
+        raise Conflict(f"Image {image.id} must be '{need}' for {method}, not '{image.status}'")
 
 
 def _targets(deps: Deps, req: ImportRequest, held: list[str]) -> list[str]:
@@ -120,7 +118,9 @@ def _targets(deps: Deps, req: ImportRequest, held: list[str]) -> list[str]:
 
 async def _held_stores(s: AsyncSession, image_id: str) -> list[str]:
     rows = await s.exec(
-        select(ImageLocation).where(ImageLocation.image_id == image_id, ImageLocation.status == "active")
+        select(ImageLocation).where(
+            ImageLocation.image_id == image_id, ImageLocation.status == "active"
+        )
     )
     return [r.store for r in rows]
 
@@ -140,7 +140,7 @@ async def _staged(s: AsyncSession, image_id: str) -> ImageLocation | None:
 async def run_import(deps: Deps, task: Task, progress: Progress) -> dict[str, Any]:
     """Write the data to every remaining target store, then activate the image."""
     assert task.image_id is not None
-    image_id, method = task.image_id, task.input.get("method", "web-download")
+    image_id = task.image_id
     async with deps.db.read() as s:
         image = await s.get(Image, image_id)
         remaining = lk.split(await lk.get_prop(s, image_id, lk.IMPORTING))
@@ -152,19 +152,7 @@ async def run_import(deps: Deps, task: Task, progress: Progress) -> dict[str, An
     for n, name in enumerate(remaining):
         span = (n * 95 // len(remaining), (n + 1) * 95 // len(remaining))
         try:
-            lengths: list[int] = [total] if total else []
-            source = await _source(deps, task, image, staged, lengths)
-            size = lambda: lengths[-1] if lengths else None  # noqa: E731 - known once fetched
-            chunks = transfer.paced(deps, source, progress, size, f"importing to {name}", span)
-            done = await transfer.write(
-                deps,
-                image,
-                deps.stores.get(name),
-                f"{image_id}-{task.id[:8]}",
-                chunks,
-                inspect=method != "copy-image",
-                expect_md5=image.checksum,
-            )
+            done = await _import_to(deps, task, image, staged, name, total, progress, span)
             await _record_store(deps, task, done)
             image.checksum = image.checksum or done.md5
         except GlimpseError as exc:
@@ -172,6 +160,36 @@ async def run_import(deps: Deps, task: Task, progress: Progress) -> dict[str, An
                 raise
             await _record_failure(deps, task, name, exc)
     return await _finish(deps, task)
+
+
+async def _import_to(
+    deps: Deps,
+    task: Task,
+    image: Image,
+    staged: ImageLocation | None,
+    store: str,
+    total: int | None,
+    progress: Progress,
+    span: tuple[int, int],
+) -> transfer.Transferred:
+    """One store: stream from the source, inspect (not for copy-image: the data is already
+    active) and verify against the checksum the first store recorded."""
+    lengths: list[int] = [total] if total else []
+    source = await _source(deps, task, image, staged, lengths)
+
+    def size() -> int | None:  # known once the download announced it
+        return lengths[-1] if lengths else None
+
+    chunks = transfer.paced(deps, source, progress, size, f"importing to {store}", span)
+    return await transfer.write(
+        deps,
+        image,
+        deps.stores.get(store),
+        f"{image.id}-{task.id[:8]}",
+        chunks,
+        inspect=task.input.get("method") != "copy-image",
+        expect_md5=image.checksum,
+    )
 
 
 async def _source(
@@ -196,19 +214,28 @@ async def _record_store(deps: Deps, task: Task, done: transfer.Transferred) -> N
     try:
         async with deps.db.begin() as s:
             image = await lk.locked_image(s, task.image_id, task.id)
-            s.add(ImageLocation(image_id=image.id, store=done.store, url=done.uri,
-                                meta={"store": done.store}))
+            s.add(
+                ImageLocation(
+                    image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}
+                )
+            )
             if image.checksum is None:
                 image.size, image.virtual_size = done.size, done.virtual_size
                 image.checksum, image.os_hash_algo = done.md5, "sha512"
                 image.os_hash_value = done.sha512
-            left = [n for n in lk.split(await lk.get_prop(s, image.id, lk.IMPORTING))
-                    if n != done.store]
+            left = [
+                n for n in lk.split(await lk.get_prop(s, image.id, lk.IMPORTING)) if n != done.store
+            ]
             await lk.set_prop(s, image.id, lk.IMPORTING, ",".join(left))
             image.updated_at = utcnow()
             s.add(image)
-            events.record(s, lk.task_ctx(task), image.id, "import_store",
-                          {"store": done.store, "size": done.size})
+            events.record(
+                s,
+                lk.task_ctx(task),
+                image.id,
+                "import_store",
+                {"store": done.store, "size": done.size},
+            )
     except BaseException:
         await remove_blobs(deps, [done.uri])
         raise
@@ -222,8 +249,13 @@ async def _record_failure(deps: Deps, task: Task, store: str, exc: GlimpseError)
         failed = lk.split(await lk.get_prop(s, image.id, lk.FAILED))
         await lk.set_prop(s, image.id, lk.IMPORTING, ",".join(left))
         await lk.set_prop(s, image.id, lk.FAILED, ",".join([*failed, store]))
-        events.record(s, lk.task_ctx(task), image.id, "import_store_failed",
-                      {"store": store, "reason": exc.message})
+        events.record(
+            s,
+            lk.task_ctx(task),
+            image.id,
+            "import_store_failed",
+            {"store": store, "reason": exc.message},
+        )
 
 
 async def _finish(deps: Deps, task: Task) -> dict[str, Any]:
@@ -242,18 +274,33 @@ async def _finish(deps: Deps, task: Task) -> dict[str, Any]:
         s.add(image)
         await lk.set_prop(s, image.id, lk.LOCK, None)
         failed = lk.split(await lk.get_prop(s, image.id, lk.FAILED))
-        events.record(s, lk.task_ctx(task), image.id, "import",
-                      {"status": image.status, "stores": stores, "failed": failed})
+        events.record(
+            s,
+            lk.task_ctx(task),
+            image.id,
+            "import",
+            {"status": image.status, "stores": stores, "failed": failed},
+        )
     await remove_blobs(deps, staged)
     return {"image_id": image.id, "stores": stores, "failed_stores": failed}
 
 
 async def _drop_staging(s: AsyncSession, image_id: str) -> list[str]:
-    rows = list((await s.exec(select(ImageLocation).where(
-        ImageLocation.image_id == image_id, ImageLocation.status == "staging"))).all())
+    rows = list(
+        (
+            await s.exec(
+                select(ImageLocation).where(
+                    ImageLocation.image_id == image_id, ImageLocation.status == "staging"
+                )
+            )
+        ).all()
+    )
     if rows:
-        await s.exec(sa_delete(ImageLocation).where(
-            col(ImageLocation.image_id) == image_id, col(ImageLocation.status) == "staging"))
+        await s.exec(
+            sa_delete(ImageLocation).where(
+                col(ImageLocation.image_id) == image_id, col(ImageLocation.status) == "staging"
+            )
+        )
     return [r.url for r in rows]
 
 
@@ -264,7 +311,9 @@ async def import_failed(deps: Deps, task: Task, message: str) -> None:
         return
     uris: list[str] = []
     async with deps.db.begin() as s:
-        image = (await s.exec(select(Image).where(Image.id == task.image_id).with_for_update())).first()
+        image = (
+            await s.exec(select(Image).where(Image.id == task.image_id).with_for_update())
+        ).first()
         if image is None or not await lk.holds(s, image.id, task.id):
             return
         left = lk.split(await lk.get_prop(s, image.id, lk.IMPORTING))
@@ -274,13 +323,20 @@ async def import_failed(deps: Deps, task: Task, message: str) -> None:
         await lk.set_prop(s, image.id, lk.LOCK, None)
         if image.status == "importing":
             uris = await _reset_to_queued(s, image)
-        events.record(s, lk.task_ctx(task), image.id, "import_failed",
-                      {"status": image.status, "reason": message})
+        events.record(
+            s,
+            lk.task_ctx(task),
+            image.id,
+            "import_failed",
+            {"status": image.status, "reason": message},
+        )
     await remove_blobs(deps, uris)
 
 
 async def _reset_to_queued(s: AsyncSession, image: Image) -> list[str]:
-    rows = list((await s.exec(select(ImageLocation).where(ImageLocation.image_id == image.id))).all())
+    rows = list(
+        (await s.exec(select(ImageLocation).where(ImageLocation.image_id == image.id))).all()
+    )
     await s.exec(sa_delete(ImageLocation).where(col(ImageLocation.image_id) == image.id))
     image.status, image.updated_at = "queued", utcnow()
     image.size = image.virtual_size = image.checksum = None
@@ -311,7 +367,9 @@ async def run_legacy_import(deps: Deps, task: Task, progress: Progress) -> dict[
 async def _lock_for_legacy(deps: Deps, task: Task) -> None:
     assert task.image_id is not None
     async with deps.db.begin() as s:
-        image = (await s.exec(select(Image).where(Image.id == task.image_id).with_for_update())).first()
+        image = (
+            await s.exec(select(Image).where(Image.id == task.image_id).with_for_update())
+        ).first()
         if image is None or image.deleted:
             raise NotFound(f"Image {task.image_id} disappeared")
         if await lk.holds(s, image.id, task.id):

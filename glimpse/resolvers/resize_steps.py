@@ -35,12 +35,13 @@ async def fetch_scratch(
     await anyio.Path(work).mkdir(parents=True, exist_ok=True)
     path = work / "disk"
     inspection = FormatInspection()
-    source = transfer.paced(deps, transfer.read(deps, loc.url), progress, image.size,
-                            "fetching", (0, 40))
-    async with HashingStream(source, observers=[inspection]) as stream:
-        async with await anyio.open_file(path, "wb") as fh:
-            async for chunk in stream:
-                await fh.write(chunk)
+    source = transfer.paced(
+        deps, transfer.read(deps, loc.url), progress, image.size, "fetching", (0, 40)
+    )
+    stream = HashingStream(source, observers=[inspection])
+    async with stream, await anyio.open_file(path, "wb") as fh:
+        async for chunk in stream:
+            await fh.write(chunk)
     if stream.md5 != image.checksum:
         raise Conflict(f"Stored data of image {image.id} does not match its checksum")
     fmt = image.disk_format or "raw"

@@ -183,7 +183,9 @@ async def complete(
         return bool(res.rowcount == 1)
 
 
-async def release(deps: Deps, task_id: str, worker: str, *, delay: float = 0, message: str = "") -> None:
+async def release(
+    deps: Deps, task_id: str, worker: str, *, delay: float = 0, message: str = ""
+) -> None:
     """Give a held task back to the queue (shutdown, transient failure), after ``delay`` s."""
     now = utcnow()
     async with deps.db.begin() as s:
@@ -205,7 +207,9 @@ async def purge(deps: Deps) -> int:
     """Delete finished tasks whose time to live ran out."""
     async with deps.db.begin() as s:
         result = await s.exec(
-            sa_delete(Task).where(col(Task.expires_at).is_not(None), col(Task.expires_at) < utcnow())
+            sa_delete(Task).where(
+                col(Task.expires_at).is_not(None), col(Task.expires_at) < utcnow()
+            )
         )
         return int(result.rowcount or 0)
 

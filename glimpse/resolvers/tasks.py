@@ -98,16 +98,21 @@ async def list_tasks(
             if last is None:
                 raise InvalidInput(f"Invalid marker: task {q.marker} could not be found")
             conds.append(_after(column, getattr(last, q.sort_key), last.id, q.sort_dir))
-        order = [column.desc(), col(Task.id).desc()] if q.sort_dir == "desc" else [
-            column.asc(), col(Task.id).asc()]
-        rows = list((await s.exec(select(Task).where(*conds).order_by(*order).limit(limit + 1))).all())
+        order = (
+            [column.desc(), col(Task.id).desc()]
+            if q.sort_dir == "desc"
+            else [column.asc(), col(Task.id).asc()]
+        )
+        rows = list(
+            (await s.exec(select(Task).where(*conds).order_by(*order).limit(limit + 1))).all()
+        )
     return TaskPage(items=rows[:limit], has_next=len(rows) > limit)
 
 
 def _after(column: Any, value: Any, task_id: str, direction: str) -> ColumnElement[bool]:
     if direction == "desc":
-        return or_(column < value, and_(column == value, col(Task.id) < task_id))  # type: ignore[no-any-return]
-    return or_(column > value, and_(column == value, col(Task.id) > task_id))  # type: ignore[no-any-return]
+        return or_(column < value, and_(column == value, col(Task.id) < task_id))
+    return or_(column > value, and_(column == value, col(Task.id) > task_id))
 
 
 async def get_task(deps: Deps, ctx: RequestContext, task_id: str, *, glance: bool = False) -> Task:
@@ -145,7 +150,9 @@ async def image_tasks(deps: Deps, ctx: RequestContext, image_id: str) -> list[Ta
         return list(rows)
 
 
-async def tasks_for_images(deps: Deps, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[Task]]:
+async def tasks_for_images(
+    deps: Deps, ctx: RequestContext, ids: Sequence[str]
+) -> dict[str, list[Task]]:
     """Tasks of several images in one query (the GraphQL ``Image.tasks`` loader)."""
     out: dict[str, list[Task]] = {i: [] for i in ids}
     if not ids:

@@ -40,7 +40,7 @@ async def paced(
     deps: Deps,
     chunks: AsyncIterable[bytes],
     progress: Progress | None,
-    total: int | None | Callable[[], int | None],
+    total: int | Callable[[], int | None] | None,
     label: str,
     span: tuple[int, int] = (0, 100),
 ) -> AsyncIterator[bytes]:

@@ -120,4 +120,3 @@ def _raise_for(url: str, status: int) -> None:
         raise StoreUnavailable(f"downloading {url} failed: HTTP {status}")
     if status != 200:
         raise InvalidInput(f"downloading {url} failed: HTTP {status}")
-

@@ -54,11 +54,11 @@ class Task:
 
     @strawberry.field(description="What the task was asked to do.")
     def input(self) -> JSON:
-        return self.row.input  # type: ignore[return-value]
+        return JSON(self.row.input)
 
     @strawberry.field(description="What the task produced (once successful).")
     def result(self) -> JSON | None:
-        return self.row.result  # type: ignore[return-value]
+        return None if self.row.result is None else JSON(self.row.result)
 
     @strawberry.field(description="Owning project.")
     def owner(self) -> str | None:
@@ -223,5 +223,5 @@ class Subscription:
                 status=ImageStatus(ch.image.status),
                 action=ev.action if ev else None,
                 at=ev.at if ev else None,
-                changes=ev.changes if ev else None,  # type: ignore[arg-type]
+                changes=JSON(ev.changes) if ev else None,
             )

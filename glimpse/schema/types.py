@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -12,6 +12,9 @@ from glimpse.models.tables import Image as ImageRow
 from glimpse.models.tables import ImageEvent, ImageMember
 from glimpse.schema.context import Info
 from glimpse.schema.scalars import JSON, BigInt
+
+if TYPE_CHECKING:
+    from glimpse.schema.tasks import Task
 
 
 @strawberry.enum(description="Lifecycle status of an image (Glance's status machine).")

@@ -117,7 +117,10 @@ class Runner:
         self.wakeup.clear()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.deps.settings.tasks.poll_seconds):
-                waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self.wakeup.wait())]
+                waiters = [
+                    asyncio.create_task(stop.wait()),
+                    asyncio.create_task(self.wakeup.wait()),
+                ]
                 try:
                     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
                 finally:
@@ -151,8 +154,9 @@ class Runner:
         if task.attempts > self.deps.settings.tasks.max_attempts:
             await self._fail(handler, task, f"gave up after {task.attempts - 1} attempts")
             return
-        log.info("task %s (%s) attempt %d claimed by %s", task.id, task.type, task.attempts,
-                 self.worker)
+        log.info(
+            "task %s (%s) attempt %d claimed by %s", task.id, task.type, task.attempts, self.worker
+        )
         lost = asyncio.Event()
         async with self._keep_lease(task, lost):
             try:

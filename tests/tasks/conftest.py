@@ -89,9 +89,7 @@ def admin(settings: Settings) -> dict[str, str]:
     return headers(settings, "admin", "admin", "member", "reader")
 
 
-async def create_image(
-    http: httpx.AsyncClient, h: dict[str, str], **body: Any
-) -> dict[str, Any]:
+async def create_image(http: httpx.AsyncClient, h: dict[str, str], **body: Any) -> dict[str, Any]:
     body.setdefault("disk_format", "raw")
     body.setdefault("container_format", "bare")
     r = await http.post("/v2/images", json=body, headers=h)
@@ -110,10 +108,10 @@ async def upload(http: httpx.AsyncClient, h: dict[str, str], image_id: str, data
 
 
 async def wait_task(
-    http: httpx.AsyncClient, settings: Settings, task_id: str, timeout: float = 30
+    http: httpx.AsyncClient, settings: Settings, task_id: str, seconds: float = 30
 ) -> dict[str, Any]:
     """Poll the Glance task API (admin) until the task finished."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         r = await http.get(f"/v2/tasks/{task_id}", headers=admin(settings))
         assert r.status_code == 200, r.text
@@ -121,7 +119,7 @@ async def wait_task(
         if body["status"] in ("success", "failure"):
             return body
         await asyncio.sleep(0.05)
-    raise AssertionError(f"task {task_id} did not finish in {timeout} s")
+    raise AssertionError(f"task {task_id} did not finish in {seconds} s")
 
 
 async def image_tasks(http: httpx.AsyncClient, h: dict[str, str], image_id: str) -> list[Any]:

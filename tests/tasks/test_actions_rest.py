@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from starlette.applications import Starlette
 
@@ -19,13 +20,15 @@ from tests.tasks.conftest import create_image, headers, md5, upload, wait_task
 MiB = 1024 * 1024
 
 
-async def _act(http: httpx.AsyncClient, h: dict[str, str], image_id: str, body: Any,
-               path: str = "actions") -> httpx.Response:
+async def _act(
+    http: httpx.AsyncClient, h: dict[str, str], image_id: str, body: Any, path: str = "actions"
+) -> httpx.Response:
     return await http.post(f"/v2/images/{image_id}/{path}", json=body, headers=h)
 
 
-async def _active(http: httpx.AsyncClient, h: dict[str, str], data: bytes,
-                  **kw: Any) -> dict[str, Any]:
+async def _active(
+    http: httpx.AsyncClient, h: dict[str, str], data: bytes, **kw: Any
+) -> dict[str, Any]:
     img = await create_image(http, h, **kw)
     await upload(http, h, img["id"], data)
     return img
@@ -51,8 +54,9 @@ async def test_pause_unpause(http: httpx.AsyncClient, settings: Settings) -> Non
     assert (await _act(http, other, img["id"], {"pause": None})).status_code == 404
 
 
-async def _copy(http: httpx.AsyncClient, settings: Settings, h: dict[str, str],
-                image_id: str, target: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _copy(
+    http: httpx.AsyncClient, settings: Settings, h: dict[str, str], image_id: str, target: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     r = await _act(http, h, image_id, {"copy": target})
     assert r.status_code == 202, r.text
     body = r.json()
@@ -71,9 +75,16 @@ async def test_copy_targets(http: httpx.AsyncClient, settings: Settings) -> None
     task, new = await _copy(http, settings, h, img["id"], None)
     assert new["id"] != img["id"]
     assert (new["name"], new["status"], new["tags"], new["os_distro"]) == (
-        "src (copy)", "active", ["a", "b"], "debian")
+        "src (copy)",
+        "active",
+        ["a", "b"],
+        "debian",
+    )
     assert (new["checksum"], new["os_hash_value"], new["size"]) == (
-        md5(data), img_hash(data), len(data))
+        md5(data),
+        img_hash(data),
+        len(data),
+    )
     assert new["stores"] == "local"
     assert task["result"]["checksum"] == md5(data)
     assert (await http.get(f"/v2/images/{new['id']}/file", headers=h)).content == data
@@ -95,9 +106,18 @@ async def test_copy_refuses_anything_but_a_store(
 ) -> None:
     h = headers(settings)
     img = await _active(http, h, b"x" * 1000)
-    for target in ("/etc/passwd", "http://evil.example/x", (tmp_path / "x").as_uri(),
-                   "s3://bucket/key", "nostore", 42, True, ["second"],
-                   {"target": "second", "path": "/tmp"}, {"target": "second", "name": 5}):
+    for target in (
+        "/etc/passwd",
+        "http://evil.example/x",
+        (tmp_path / "x").as_uri(),
+        "s3://bucket/key",
+        "nostore",
+        42,
+        True,
+        ["second"],
+        {"target": "second", "path": "/tmp"},
+        {"target": "second", "name": 5},
+    ):
         r = await _act(http, h, img["id"], {"copy": target})
         assert r.status_code == 400, (target, r.text)
     queued = await create_image(http, h)
@@ -110,24 +130,32 @@ def img_hash(data: bytes) -> str:
     return hashlib.sha512(data).hexdigest()
 
 
+async def _qemu_create(qemu_img: str, path: Path) -> None:
+    await anyio.run_process([qemu_img, "create", "-q", "-f", "qcow2", str(path), "16M"])
+
+
 def _info(qemu_img: str, path: Path, fmt: str) -> dict[str, Any]:
-    out = subprocess.run([qemu_img, "info", "-f", fmt, "--output=json", str(path)],
-                         check=True, capture_output=True).stdout
+    out = subprocess.run(
+        [qemu_img, "info", "-f", fmt, "--output=json", str(path)], check=True, capture_output=True
+    ).stdout
     info: dict[str, Any] = json.loads(out)
     return info
 
 
-async def _resize(http: httpx.AsyncClient, settings: Settings, h: dict[str, str],
-                  image_id: str, arg: Any) -> dict[str, Any]:
+async def _resize(
+    http: httpx.AsyncClient, settings: Settings, h: dict[str, str], image_id: str, arg: Any
+) -> dict[str, Any]:
     r = await _act(http, h, image_id, {"resize": arg})
     assert r.status_code == 202, r.text
     assert set(r.json()) == {"task_id"}
     return await wait_task(http, settings, r.json()["task_id"])
 
 
-async def _fetch(http: httpx.AsyncClient, h: dict[str, str], image_id: str,
-                 path: Path) -> dict[str, Any]:
-    path.write_bytes((await http.get(f"/v2/images/{image_id}/file", headers=h)).content)
+async def _fetch(
+    http: httpx.AsyncClient, h: dict[str, str], image_id: str, path: Path
+) -> dict[str, Any]:
+    content = (await http.get(f"/v2/images/{image_id}/file", headers=h)).content
+    await anyio.Path(path).write_bytes(content)
     shown: dict[str, Any] = (await http.get(f"/v2/images/{image_id}", headers=h)).json()
     return shown
 
@@ -164,7 +192,7 @@ async def test_resize_qcow2(
     http: httpx.AsyncClient, settings: Settings, qemu_img: str, tmp_path: Path
 ) -> None:
     src = tmp_path / "a.qcow2"
-    subprocess.run([qemu_img, "create", "-q", "-f", "qcow2", str(src), "16M"], check=True)
+    await _qemu_create(qemu_img, src)
     h = headers(settings)
     img = await _active(http, h, src.read_bytes(), disk_format="qcow2")
     assert img["id"]
@@ -183,7 +211,7 @@ async def test_resize_failure_keeps_original_and_missing_qemu_is_clear(
 ) -> None:
     # A "raw" image whose bytes are a qcow2 header: qemu-img never gets to see it.
     src = tmp_path / "liar.qcow2"
-    subprocess.run([qemu_img, "create", "-q", "-f", "qcow2", str(src), "16M"], check=True)
+    await _qemu_create(qemu_img, src)
     h = headers(settings)
     data = src.read_bytes()
     img = await _active(http, h, data, disk_format="raw")
@@ -196,16 +224,18 @@ async def test_resize_failure_keeps_original_and_missing_qemu_is_clear(
     assert (await http.get(f"/v2/images/{img['id']}/file", headers=h)).content == data
     # qemu-img killed by its memory limit: failure, original intact
     deps = app.state.deps
-    deps.settings = replace(deps.settings, tasks=replace(deps.settings.tasks,
-                                                         qemu_memory_bytes=1024 * 1024))
+    deps.settings = replace(
+        deps.settings, tasks=replace(deps.settings.tasks, qemu_memory_bytes=1024 * 1024)
+    )
     good = await _active(http, h, os.urandom(MiB))
     task = await _resize(http, settings, h, good["id"], 2 * MiB)
     assert task["status"] == "failure"
     assert "qemu-img resize failed" in task["message"]
     shown = (await http.get(f"/v2/images/{good['id']}", headers=h)).json()
     assert shown["size"] == MiB
-    deps.settings = replace(deps.settings, tasks=replace(deps.settings.tasks,
-                                                         qemu_img="qemu-img-not-here"))
+    deps.settings = replace(
+        deps.settings, tasks=replace(deps.settings.tasks, qemu_img="qemu-img-not-here")
+    )
     r = await _act(http, h, good["id"], {"resize": 2 * MiB})
     assert r.status_code == 503
     assert "qemu-img" in r.text

@@ -37,29 +37,39 @@ async def test_import_methods(
     (root / "d.raw").write_bytes(data)
     h = headers(settings)
     web = await create_image(http, h, name="web")
-    body = await gql(http, h, IMPORT, id=web["id"],
-                     input={"method": "WEB_DOWNLOAD", "uri": f"{base}/d.raw"})
+    body = await gql(
+        http, h, IMPORT, id=web["id"], input={"method": "WEB_DOWNLOAD", "uri": f"{base}/d.raw"}
+    )
     assert body["data"]["importImage"]["type"] == "api_image_import", body
     task = await _finish(http, h, body["data"]["importImage"]["id"])
     assert task["status"] == "SUCCESS", task
     assert task["image"]["checksum"] == md5(data)
     direct = await create_image(http, h, name="direct")
-    r = await http.put(f"/v2/images/{direct['id']}/stage", content=data,
-                       headers={**h, "Content-Type": "application/octet-stream"})
+    r = await http.put(
+        f"/v2/images/{direct['id']}/stage",
+        content=data,
+        headers={**h, "Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 204
     body = await gql(http, h, IMPORT, id=direct["id"], input={"method": "GLANCE_DIRECT"})
     task = await _finish(http, h, body["data"]["importImage"]["id"])
     assert (task["status"], task["image"]["status"]) == ("SUCCESS", "ACTIVE")
-    body = await gql(http, admin(settings), IMPORT, id=direct["id"],
-                     input={"method": "COPY_IMAGE", "stores": ["second"]})
+    body = await gql(
+        http,
+        admin(settings),
+        IMPORT,
+        id=direct["id"],
+        input={"method": "COPY_IMAGE", "stores": ["second"]},
+    )
     task = await _finish(http, h, body["data"]["importImage"]["id"])
     assert task["status"] == "SUCCESS", task
     q = "query($id: ID!) { image(id: $id) { stores tasks { type status } } }"
     img = (await gql(http, h, q, id=direct["id"]))["data"]["image"]
     assert img["stores"] == ["local", "second"]
     assert img["tasks"] == [{"type": "api_image_import", "status": "SUCCESS"}] * 2
-    body = await gql(http, h, IMPORT, id=web["id"], input={"method": "WEB_DOWNLOAD",
-                                                           "uri": "ftp://x/y"})
+    body = await gql(
+        http, h, IMPORT, id=web["id"], input={"method": "WEB_DOWNLOAD", "uri": "ftp://x/y"}
+    )
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
 
@@ -101,8 +111,9 @@ async def test_tasks_query_and_entity(
     ids = []
     for n in range(3):
         img = await create_image(http, h, name=f"i{n}")
-        body = await gql(http, h, IMPORT, id=img["id"],
-                         input={"method": "WEB_DOWNLOAD", "uri": f"{base}/d.raw"})
+        body = await gql(
+            http, h, IMPORT, id=img["id"], input={"method": "WEB_DOWNLOAD", "uri": f"{base}/d.raw"}
+        )
         ids.append(body["data"]["importImage"]["id"])
     for i in ids:
         await _finish(http, h, i)

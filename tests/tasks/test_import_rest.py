@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 
 from glimpse.core.config import Settings
@@ -35,8 +36,9 @@ async def _download(http: httpx.AsyncClient, h: dict[str, str], image_id: str) -
     return r.content
 
 
-async def _only_task(http: httpx.AsyncClient, settings: Settings, h: dict[str, str],
-                     image_id: str) -> dict[str, Any]:
+async def _only_task(
+    http: httpx.AsyncClient, settings: Settings, h: dict[str, str], image_id: str
+) -> dict[str, Any]:
     tasks = await image_tasks(http, h, image_id)
     assert len(tasks) == 1
     assert tasks[0]["type"] == "api_image_import"
@@ -55,17 +57,24 @@ async def test_discovery(http: httpx.AsyncClient, settings: Settings) -> None:
 async def test_glance_direct(http: httpx.AsyncClient, settings: Settings) -> None:
     h = headers(settings)
     img = await create_image(http, h, name="direct")
-    r = await http.put(f"/v2/images/{img['id']}/stage", content=DATA,
-                       headers={**h, "Content-Type": "application/octet-stream"})
+    r = await http.put(
+        f"/v2/images/{img['id']}/stage",
+        content=DATA,
+        headers={**h, "Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 204, r.text
     shown = await _show(http, h, img["id"])
     assert shown["status"] == "uploading"
     assert (await http.get(f"/v2/images/{img['id']}/file", headers=h)).status_code == 204
-    r = await http.put(f"/v2/images/{img['id']}/stage", content=b"again",
-                       headers={**h, "Content-Type": "application/octet-stream"})
+    r = await http.put(
+        f"/v2/images/{img['id']}/stage",
+        content=b"again",
+        headers={**h, "Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 409  # already staged
-    r = await http.post(f"/v2/images/{img['id']}/import",
-                        json={"method": {"name": "glance-direct"}}, headers=h)
+    r = await http.post(
+        f"/v2/images/{img['id']}/import", json={"method": {"name": "glance-direct"}}, headers=h
+    )
     assert r.status_code == 202, r.text
     assert r.content == b""
     task = await _only_task(http, settings, h, img["id"])
@@ -87,10 +96,14 @@ async def test_glance_direct_refused_format_goes_back_to_queued(
 ) -> None:
     h = headers(settings)
     img = await create_image(http, h, disk_format="qcow2")
-    await http.put(f"/v2/images/{img['id']}/stage", content=b"not a qcow2" * 100,
-                   headers={**h, "Content-Type": "application/octet-stream"})
-    r = await http.post(f"/v2/images/{img['id']}/import",
-                        json={"method": {"name": "glance-direct"}}, headers=h)
+    await http.put(
+        f"/v2/images/{img['id']}/stage",
+        content=b"not a qcow2" * 100,
+        headers={**h, "Content-Type": "application/octet-stream"},
+    )
+    r = await http.post(
+        f"/v2/images/{img['id']}/import", json={"method": {"name": "glance-direct"}}, headers=h
+    )
     assert r.status_code == 202
     task = await _only_task(http, settings, h, img["id"])
     assert task["status"] == "failure"
@@ -109,8 +122,11 @@ async def test_web_download_and_redirect_filtering(
     (root / "disk.raw").write_bytes(DATA)
     h = headers(settings)
     img = await create_image(http, h, name="web")
-    r = await http.post(f"/v2/images/{img['id']}/import", headers=h, json={
-        "method": {"name": "web-download", "uri": f"{base}/redirect?to=/disk.raw"}})
+    r = await http.post(
+        f"/v2/images/{img['id']}/import",
+        headers=h,
+        json={"method": {"name": "web-download", "uri": f"{base}/redirect?to=/disk.raw"}},
+    )
     assert r.status_code == 202, r.text
     task = await _only_task(http, settings, h, img["id"])
     assert task["status"] == "success", task
@@ -120,8 +136,11 @@ async def test_web_download_and_redirect_filtering(
     # a redirect to a host the filter denies fails the import, image back to queued
     img2 = await create_image(http, h, name="web2")
     bad = "http://denied.invalid/latest/meta-data"
-    r = await http.post(f"/v2/images/{img2['id']}/import", headers=h, json={
-        "method": {"name": "web-download", "uri": f"{base}/redirect?to={bad}"}})
+    r = await http.post(
+        f"/v2/images/{img2['id']}/import",
+        headers=h,
+        json={"method": {"name": "web-download", "uri": f"{base}/redirect?to={bad}"}},
+    )
     assert r.status_code == 202
     # (loopback is allowed in these tests; denied.invalid is on the deny list)
     task = await _only_task(http, settings, h, img2["id"])
@@ -137,27 +156,30 @@ async def test_web_download_filter_rejects_at_request_time(
     h = headers(settings)
     img = await create_image(http, h)
     for uri in ("ftp://example.com/x", "file:///etc/passwd", "http:///nohost", "gopher://x/"):
-        r = await http.post(f"/v2/images/{img['id']}/import", headers=h,
-                            json={"method": {"name": "web-download", "uri": uri}})
+        r = await http.post(
+            f"/v2/images/{img['id']}/import",
+            headers=h,
+            json={"method": {"name": "web-download", "uri": uri}},
+        )
         assert r.status_code == 400, (uri, r.text)
         assert "does not pass filtering" in r.text
     assert (await _show(http, h, img["id"]))["status"] == "queued"
 
 
-async def test_copy_image_to_second_store(
-    http: httpx.AsyncClient, settings: Settings
-) -> None:
+async def test_copy_image_to_second_store(http: httpx.AsyncClient, settings: Settings) -> None:
     h, a = headers(settings), admin(settings)
     img = await create_image(http, h)
     await upload(http, h, img["id"], DATA)
     body = {"method": {"name": "copy-image"}, "stores": ["second"]}
     r = await http.post(f"/v2/images/{img['id']}/import", headers=h, json=body)
     assert r.status_code == 403  # copy-image is admin-only (Glance's copy_image policy)
-    r = await http.post(f"/v2/images/{img['id']}/import", headers=a,
-                        json={**body, "stores": ["local"]})
+    r = await http.post(
+        f"/v2/images/{img['id']}/import", headers=a, json={**body, "stores": ["local"]}
+    )
     assert r.status_code == 400  # already there
-    r = await http.post(f"/v2/images/{img['id']}/import", headers=a,
-                        json={**body, "stores": ["nope"]})
+    r = await http.post(
+        f"/v2/images/{img['id']}/import", headers=a, json={**body, "stores": ["nope"]}
+    )
     assert r.status_code == 409
     r = await http.post(f"/v2/images/{img['id']}/import", headers=a, json=body)
     assert r.status_code == 202, r.text
@@ -167,9 +189,9 @@ async def test_copy_image_to_second_store(
     shown = await _show(http, h, img["id"])
     assert shown["status"] == "active"
     assert shown["stores"] == "local,second"
-    copies = list(Path(settings.stores[1].options["path"]).glob("*"))
+    copies = [p async for p in anyio.Path(settings.stores[1].options["path"]).glob("*")]
     assert len(copies) == 1
-    assert md5(copies[0].read_bytes()) == md5(DATA)
+    assert md5(await copies[0].read_bytes()) == md5(DATA)
 
 
 async def test_import_preconditions_and_lock(
@@ -179,26 +201,37 @@ async def test_import_preconditions_and_lock(
     h = headers(settings)
     img = await create_image(http, h)
     url = f"/v2/images/{img['id']}/import"
-    for body in ({}, {"method": {}}, {"method": {"name": "nope"}},
-                 {"method": {"name": "glance-direct"}, "all_stores": "yes"},
-                 {"method": {"name": "web-download"}}):
+    for body in (
+        {},
+        {"method": {}},
+        {"method": {"name": "nope"}},
+        {"method": {"name": "glance-direct"}, "all_stores": "yes"},
+        {"method": {"name": "web-download"}},
+    ):
         assert (await http.post(url, headers=h, json=body)).status_code == 400, body
     # glance-direct needs staged data (uploading), copy-image an active image
-    assert (await http.post(url, headers=h,
-                            json={"method": {"name": "glance-direct"}})).status_code == 409
+    assert (
+        await http.post(url, headers=h, json={"method": {"name": "glance-direct"}})
+    ).status_code == 409
     noformat = (await http.post("/v2/images", json={"name": "n"}, headers=h)).json()
-    r = await http.post(f"/v2/images/{noformat['id']}/import", headers=h, json={
-        "method": {"name": "web-download", "uri": f"{base}/x"}})
+    r = await http.post(
+        f"/v2/images/{noformat['id']}/import",
+        headers=h,
+        json={"method": {"name": "web-download", "uri": f"{base}/x"}},
+    )
     assert r.status_code == 409
     # the import lock: a second import while the first runs is a 409
     (root / "slow.raw").write_bytes(DATA)
-    first = await http.post(url, headers=h, json={
-        "method": {"name": "web-download", "uri": f"{base}/slow.raw"}})
+    first = await http.post(
+        url, headers=h, json={"method": {"name": "web-download", "uri": f"{base}/slow.raw"}}
+    )
     assert first.status_code == 202
-    again = await http.post(url, headers=h, json={
-        "method": {"name": "web-download", "uri": f"{base}/slow.raw"}})
+    again = await http.post(
+        url, headers=h, json={"method": {"name": "web-download", "uri": f"{base}/slow.raw"}}
+    )
     assert again.status_code == 409
     await _only_task(http, settings, h, img["id"])
-    r = await http.post(url, headers=h, json={
-        "method": {"name": "web-download", "uri": f"{base}/slow.raw"}})
+    r = await http.post(
+        url, headers=h, json={"method": {"name": "web-download", "uri": f"{base}/slow.raw"}}
+    )
     assert r.status_code == 409  # active now: only copy-image is allowed

@@ -22,6 +22,8 @@ from tests.conftest import LiveServer, _empty_pg, start_server, stop_server
 from tests.tasks.conftest import md5
 
 MiB = 1024 * 1024
+IMAGE_STATUS = "subscription($id: ID!) { imageStatus(id: $id) { status action } }"
+TASK_PROGRESS = "subscription($id: ID!) { taskProgress(id: $id) { status progress } }"
 LOOPBACK = {
     "GLIMPSE_IMPORTS_ALLOW_PRIVATE_ADDRESSES": "true",
     "GLIMPSE_IMPORTS_ALLOWED_PORTS": "[]",
@@ -45,10 +47,21 @@ class Procs:
     def worker(self, name: str) -> subprocess.Popen[bytes]:
         log = open(self.root / f"worker-{name}.log", "wb")  # noqa: SIM115 - lives with it
         proc = subprocess.Popen(
-            [sys.executable, "-m", "glimpse", "worker", "--data-dir", str(self.root / "data"),
-             "--id", name, "--concurrency", "1"],
+            [
+                sys.executable,
+                "-m",
+                "glimpse",
+                "worker",
+                "--data-dir",
+                str(self.root / "data"),
+                "--id",
+                name,
+                "--concurrency",
+                "1",
+            ],
             env={**os.environ, "GLIMPSE_DATA_DIR": str(self.root / "data"), **self.env},
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.workers[name] = proc
         return proc
@@ -89,13 +102,19 @@ def _h(srv: LiveServer, project: str = "P1", *roles: str) -> dict[str, str]:
 
 
 async def _image(c: httpx.AsyncClient, h: dict[str, str], data: bytes | None) -> str:
-    r = await c.post("/v2/images", headers=h, json={
-        "name": "big", "disk_format": "raw", "container_format": "bare"})
+    r = await c.post(
+        "/v2/images",
+        headers=h,
+        json={"name": "big", "disk_format": "raw", "container_format": "bare"},
+    )
     assert r.status_code == 201, r.text
     image_id: str = r.json()["id"]
     if data is not None:
-        r = await c.put(f"/v2/images/{image_id}/file", content=data,
-                        headers={**h, "Content-Type": "application/octet-stream"})
+        r = await c.put(
+            f"/v2/images/{image_id}/file",
+            content=data,
+            headers={**h, "Content-Type": "application/octet-stream"},
+        )
         assert r.status_code == 204, r.text
     return image_id
 
@@ -107,9 +126,10 @@ async def _task(c: httpx.AsyncClient, h: dict[str, str], task_id: str) -> dict[s
     return task
 
 
-async def _until_done(c: httpx.AsyncClient, h: dict[str, str], task_id: str,
-                      timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+async def _until_done(
+    c: httpx.AsyncClient, h: dict[str, str], task_id: str, seconds: float = 90
+) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         task = await _task(c, h, task_id)
         if task["status"] in ("SUCCESS", "FAILURE"):
@@ -118,9 +138,7 @@ async def _until_done(c: httpx.AsyncClient, h: dict[str, str], task_id: str,
     raise AssertionError(f"task {task_id} did not finish")
 
 
-async def test_subscriptions_over_websocket(
-    procs: Any, file_server: tuple[str, Path]
-) -> None:
+async def test_subscriptions_over_websocket(procs: Any, file_server: tuple[str, Path]) -> None:
     base, root = file_server
     data = os.urandom(6 * MiB)
     (root / "disk.raw").write_bytes(data)
@@ -129,23 +147,48 @@ async def test_subscriptions_over_websocket(
     async with httpx.AsyncClient(base_url=srv.url, timeout=30) as c:
         image_id = await _image(c, h, None)
         ws_url = srv.url.replace("http://", "ws://") + "/graphql"
-        async with connect(ws_url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                           additional_headers={"Authorization": f"Bearer {srv.token('P1')}"}) as ws:
+        async with connect(
+            ws_url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Bearer {srv.token('P1')}"},
+        ) as ws:
             await ws.send(json.dumps({"type": "connection_init"}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
-            await ws.send(json.dumps({"id": "img", "type": "subscribe", "payload": {
-                "query": "subscription($id: ID!) { imageStatus(id: $id) { status action } }",
-                "variables": {"id": image_id}}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "img",
+                        "type": "subscribe",
+                        "payload": {
+                            "query": IMAGE_STATUS,
+                            "variables": {"id": image_id},
+                        },
+                    }
+                )
+            )
             first = json.loads(await ws.recv())
             assert first["payload"]["data"]["imageStatus"] == {"status": "QUEUED", "action": None}
-            r = await c.post(f"/v2/images/{image_id}/import", headers=h, json={
-                "method": {"name": "web-download", "uri": f"{base}/disk.raw"}})
+            r = await c.post(
+                f"/v2/images/{image_id}/import",
+                headers=h,
+                json={"method": {"name": "web-download", "uri": f"{base}/disk.raw"}},
+            )
             assert r.status_code == 202
-            task_id = (await c.get(f"/v2/images/{image_id}/tasks", headers=h)).json()[
-                "tasks"][0]["id"]
-            await ws.send(json.dumps({"id": "task", "type": "subscribe", "payload": {
-                "query": "subscription($id: ID!) { taskProgress(id: $id) { status progress } }",
-                "variables": {"id": task_id}}}))
+            task_id = (await c.get(f"/v2/images/{image_id}/tasks", headers=h)).json()["tasks"][0][
+                "id"
+            ]
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "task",
+                        "type": "subscribe",
+                        "payload": {
+                            "query": TASK_PROGRESS,
+                            "variables": {"id": task_id},
+                        },
+                    }
+                )
+            )
             statuses, progress, completed = [], [], set()
             async with asyncio.timeout(60):
                 while completed != {"task"} or "ACTIVE" not in statuses:
@@ -165,13 +208,16 @@ async def test_subscriptions_over_websocket(
     assert progress[-1] == {"status": "SUCCESS", "progress": 100}
 
 
-async def test_killed_worker_mid_copy_is_finished_by_another(
-    procs: Any, pg_database: str
-) -> None:
+async def test_killed_worker_mid_copy_is_finished_by_another(procs: Any, pg_database: str) -> None:
     await _empty_pg(pg_database)
     data = os.urandom(40 * MiB)
-    env = {**LOOPBACK, "GLIMPSE_DATABASE_URL": pg_database, "GLIMPSE_TASKS_RUN_IN_PROCESS": "false",
-           "GLIMPSE_TASKS_LEASE_SECONDS": "2", "GLIMPSE_TASKS_IO_RATE_LIMIT": str(10 * MiB)}
+    env = {
+        **LOOPBACK,
+        "GLIMPSE_DATABASE_URL": pg_database,
+        "GLIMPSE_TASKS_RUN_IN_PROCESS": "false",
+        "GLIMPSE_TASKS_LEASE_SECONDS": "2",
+        "GLIMPSE_TASKS_IO_RATE_LIMIT": str(10 * MiB),
+    }
     p = procs(env)
     srv = p.server()
     h = _h(srv)
@@ -185,7 +231,8 @@ async def test_killed_worker_mid_copy_is_finished_by_another(
         while (task := await _task(c, h, task_id))["progress"] < 20:
             assert time.monotonic() < deadline, task
             await asyncio.sleep(0.1)
-        assert task["status"] == "PROCESSING" and task["progress"] < 80, task
+        assert task["status"] == "PROCESSING", task
+        assert task["progress"] < 80, task
         os.kill(first.pid, signal.SIGKILL)  # mid-copy, no chance to hand the task back
         first.wait()
         p.worker("second")
@@ -204,12 +251,26 @@ async def test_two_apis_two_workers_postgres_s3(
 ) -> None:
     await _empty_pg(pg_database)
     base, root = file_server
-    stores = [{"name": "s3", "type": "s3", "endpoint_url": s3_endpoint, "bucket": "glimpse-multi",
-               "create_bucket": True, "access_key": "test", "secret_key": "test",
-               "addressing_style": "path"}]
-    env = {**LOOPBACK, "GLIMPSE_DATABASE_URL": pg_database, "GLIMPSE_STORES": json.dumps(stores),
-           "GLIMPSE_DEFAULT_STORE": "s3", "GLIMPSE_TASKS_RUN_IN_PROCESS": "false",
-           "GLIMPSE_TASKS_IO_RATE_LIMIT": str(8 * MiB)}
+    stores = [
+        {
+            "name": "s3",
+            "type": "s3",
+            "endpoint_url": s3_endpoint,
+            "bucket": "glimpse-multi",
+            "create_bucket": True,
+            "access_key": "test",
+            "secret_key": "test",
+            "addressing_style": "path",
+        }
+    ]
+    env = {
+        **LOOPBACK,
+        "GLIMPSE_DATABASE_URL": pg_database,
+        "GLIMPSE_STORES": json.dumps(stores),
+        "GLIMPSE_DEFAULT_STORE": "s3",
+        "GLIMPSE_TASKS_RUN_IN_PROCESS": "false",
+        "GLIMPSE_TASKS_IO_RATE_LIMIT": str(8 * MiB),
+    }
     p = procs(env)
     api1, api2 = p.server(), p.server()
     p.worker("w1")
@@ -218,14 +279,19 @@ async def test_two_apis_two_workers_postgres_s3(
     for n, blob in blobs.items():
         (root / f"{n}.raw").write_bytes(blob)
     h = _h(api1)
-    async with httpx.AsyncClient(base_url=api1.url, timeout=60) as c1, \
-            httpx.AsyncClient(base_url=api2.url, timeout=60) as c2:
+    async with (
+        httpx.AsyncClient(base_url=api1.url, timeout=60) as c1,
+        httpx.AsyncClient(base_url=api2.url, timeout=60) as c2,
+    ):
         expected: dict[str, str] = {}
         for n, blob in blobs.items():  # web-download via one API, glance-direct via both
             image_id = await _image(c1, h, None)
             if n % 2:
-                r = await c2.put(f"/v2/images/{image_id}/stage", content=blob,
-                                 headers={**h, "Content-Type": "application/octet-stream"})
+                r = await c2.put(
+                    f"/v2/images/{image_id}/stage",
+                    content=blob,
+                    headers={**h, "Content-Type": "application/octet-stream"},
+                )
                 assert r.status_code == 204, r.text
                 body: dict[str, Any] = {"method": {"name": "glance-direct"}}
             else:

@@ -67,7 +67,7 @@ async def test_lease_guards_every_write_and_expired_lease_is_reclaimed(deps: Any
 
 async def test_purge_removes_only_expired_finished_tasks(deps: Any) -> None:
     old, fresh, pending = await _enqueue(deps, 3)
-    for tid in (old, fresh):
+    for _tid in (old, fresh):
         assert (await queue.claim(deps, "w")) is not None
     await queue.complete(deps, old, "w", "failure", message="x")
     await queue.complete(deps, fresh, "w", "success")
@@ -109,11 +109,14 @@ async def test_runner_outcomes(deps: Any) -> None:
     while await runner.run_one():
         pass
     ta, tb, tc = [await queue.load(deps, i) for i in (a, b, c)]
-    assert ta is not None and (ta.status, ta.result) == ("success", {"done": 0})
-    assert tb is not None and (tb.status, tb.message) == ("failure", "nope")
+    assert ta is not None
+    assert (ta.status, ta.result) == ("success", {"done": 0})
+    assert tb is not None
+    assert (tb.status, tb.message) == ("failure", "nope")
     assert cleaned == ["nope"]
     # a store outage is retried later, not failed
-    assert tc is not None and (tc.status, tc.message) == ("pending", "store down")
+    assert tc is not None
+    assert (tc.status, tc.message) == ("pending", "store down")
     assert tc.available_at > utcnow()
 
 
@@ -132,5 +135,6 @@ async def test_runner_gives_up_after_max_attempts(deps: Any) -> None:
         await s.exec(update(Task).where(col(Task.id) == tid).values(attempts=1))
     assert await Runner(deps, {"x": Handler(never, cleanup)}, worker_id="t").run_one()
     task = await queue.load(deps, tid)
-    assert task is not None and task.status == "failure"
+    assert task is not None
+    assert task.status == "failure"
     assert seen == ["gave up after 1 attempts"]

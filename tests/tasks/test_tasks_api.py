@@ -16,9 +16,14 @@ from tests.tasks.conftest import admin, headers, md5, wait_task
 
 
 async def _legacy(http: httpx.AsyncClient, settings: Settings, url: str) -> httpx.Response:
-    body = {"type": "import", "input": {
-        "import_from": url, "import_from_format": "raw",
-        "image_properties": {"name": "legacy", "container_format": "bare"}}}
+    body = {
+        "type": "import",
+        "input": {
+            "import_from": url,
+            "import_from_format": "raw",
+            "image_properties": {"name": "legacy", "container_format": "bare"},
+        },
+    }
     return await http.post("/v2/tasks", json=body, headers=admin(settings))
 
 
@@ -45,8 +50,9 @@ async def test_legacy_import_task(
     assert (await _legacy(http, settings, "ftp://x/y")).status_code == 400
     r = await http.post("/v2/tasks", json={"type": "import"}, headers=admin(settings))
     assert r.status_code == 400
-    r = await http.post("/v2/tasks", json={"type": "import", "input": {}},
-                        headers=headers(settings))
+    r = await http.post(
+        "/v2/tasks", json={"type": "import", "input": {}}, headers=headers(settings)
+    )
     assert r.status_code == 403
 
 
@@ -66,8 +72,17 @@ async def test_list_show_and_delete(
     body = r.json()
     assert [t["id"] for t in body["tasks"]] == ids[::-1][:2]  # newest first
     assert body["schema"] == "/v2/schemas/tasks"
-    assert set(body["tasks"][0]) >= {"id", "type", "status", "owner", "created_at",
-                                     "updated_at", "expires_at", "self", "schema"}
+    assert set(body["tasks"][0]) >= {
+        "id",
+        "type",
+        "status",
+        "owner",
+        "created_at",
+        "updated_at",
+        "expires_at",
+        "self",
+        "schema",
+    }
     assert "input" not in body["tasks"][0]
     page2 = (await http.get(body["next"], headers=a)).json()
     assert [t["id"] for t in page2["tasks"]] == [ids[0]]
@@ -105,10 +120,13 @@ async def test_default_filter_denies(url: str) -> None:
 
 
 def test_filter_lists() -> None:
-    s = ImportSettings(allowed_hosts=("images.example.org",), disallowed_ports=("8443",),
-                       allowed_ports=())
+    s = ImportSettings(
+        allowed_hosts=("images.example.org",), disallowed_ports=("8443",), allowed_ports=()
+    )
     assert web_download.check_static(s, "https://images.example.org/a") == (
-        "images.example.org", 443)
+        "images.example.org",
+        443,
+    )
     with pytest.raises(InvalidInput):
         web_download.check_static(s, "https://other.example.org/a")
     with pytest.raises(InvalidInput):
