@@ -87,9 +87,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         from glimpse.tasks.runner import runner_hook
 
         app.state.startup_hooks.append(runner_hook)
+    app.state.verifier = TokenVerifier(settings)  # also for WebSocket connection_init auth
     app.add_middleware(
         RequestContextMiddleware,
-        verifier=TokenVerifier(settings),
+        verifier=app.state.verifier,
         trusted_proxy=settings.auth.trusted_proxy,
         minor_versions=len(rest_routes.VERSIONS),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from starlette.requests import Request
@@ -10,10 +10,12 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.unset import UNSET, UnsetType
 
 from glimpse.core.config import GraphQLSettings
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import GlimpseError
+from glimpse.policy.identity import identify
 from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
@@ -63,6 +65,24 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
         return GraphQLContext(
             deps=deps, request_ctx=rctx, auth_error=err, request=request, response=response
         )
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """Browsers cannot set headers on a WebSocket: a subscription client may send its
+        credentials in the ``connection_init`` payload instead (``Authorization`` or
+        ``X-Auth-Token``, as in HTTP headers)."""
+        params = {str(k): str(v) for k, v in (context.connection_params or {}).items()}
+        if any(k.lower() in ("authorization", "x-auth-token") for k in params):
+            verifier = context.request.app.state.verifier
+            try:
+                principal = identify(params, verifier, trusted_proxy=False)
+            except GlimpseError as exc:
+                context.auth_error = exc
+            else:
+                context.auth_error = None
+                context.request_ctx = RequestContext(
+                    principal=principal, request_id=context.request_ctx.request_id
+                )
+        return cast(UnsetType, UNSET)
 
 
 def graphql_app(settings: GraphQLSettings) -> GlimpseGraphQL:

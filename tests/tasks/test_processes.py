@@ -150,9 +150,10 @@ async def test_subscriptions_over_websocket(procs: Any, file_server: tuple[str, 
         async with connect(
             ws_url,
             subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Bearer {srv.token('P1')}"},
         ) as ws:
-            await ws.send(json.dumps({"type": "connection_init"}))
+            # credentials in connection_init, as a browser (no WebSocket headers) sends them
+            auth = {"Authorization": f"Bearer {srv.token('P1')}"}
+            await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             await ws.send(
                 json.dumps(
