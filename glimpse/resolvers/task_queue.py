@@ -87,8 +87,15 @@ def _claimable(now: Any) -> ColumnElement[bool]:
 
 
 async def claim(deps: Deps, worker: str) -> Task | None:
-    """Take the oldest claimable task (pending, or processing with an expired lease)."""
+    """Take the oldest claimable task (pending, or processing with an expired lease).
+
+    An idle poll is a plain read: on SQLite a write transaction takes the database's
+    write lock, which idle runners must not do twice a second.
+    """
     now = utcnow()
+    async with deps.db.read() as s:
+        if (await s.exec(select(Task.id).where(_claimable(now)).limit(1))).first() is None:
+            return None
     lease = now + timedelta(seconds=deps.settings.tasks.lease_seconds)
     async with deps.db.begin() as s:
         stmt = (
