@@ -170,7 +170,14 @@ def _register_worker(parser: argparse.ArgumentParser) -> None:
     register(parser)
 
 
+def _register_metadefs(parser: argparse.ArgumentParser) -> None:
+    from glimpse.cli_metadefs import register
+
+    register(parser)
+
+
 EXTENSIONS["worker"] = _register_worker
+EXTENSIONS["metadefs"] = _register_metadefs
 
 
 def main(argv: list[str] | None = None) -> int:

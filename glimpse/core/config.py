@@ -142,6 +142,9 @@ class Settings:
     stores: tuple[StoreConfig, ...] = ()
     show_multiple_locations: bool = False
     show_image_direct_url: bool = False
+    # Beyond Glance: check image property values against the metadef definitions that apply
+    # to images (type, enum, minimum/maximum, pattern); off by default, as Glance never checks.
+    validate_image_properties: bool = False
     auth: AuthSettings = field(default_factory=AuthSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)

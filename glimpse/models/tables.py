@@ -178,3 +178,7 @@ def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a model, typed (SQLModel leaves ``__table__`` untyped)."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
+
+
+# Registers the metadefs tables on the same metadata (migrations, test clean-up).
+from glimpse.models import metadef_tables as _metadef_tables  # noqa: E402, F401

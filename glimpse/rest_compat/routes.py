@@ -16,6 +16,7 @@ from starlette.routing import Route
 from glimpse.core.errors import InvalidInput, Unauthenticated
 from glimpse.rest_compat import actions, image_data, images, imports, tasks
 from glimpse.rest_compat.errors import error_response
+from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -63,6 +64,13 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/tasks": {"GET": Endpoint(tasks.index), "POST": Endpoint(tasks.create, body=True)},
     "/v2/tasks/{task_id}": {"GET": Endpoint(tasks.show)},
 }
+
+ROUTES.update(
+    {
+        path: {method: Endpoint(handler, body=body) for method, (handler, body) in methods.items()}
+        for path, methods in METADEF_ROUTES.items()
+    }
+)
 
 
 def dispatcher(methods: dict[str, Endpoint]) -> Handler:

@@ -20,18 +20,21 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.metadef_mutations import MetadefMutation
+from glimpse.schema.metadef_types import MetadefNamespace
+from glimpse.schema.metadefs import MetadefQuery
 from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.tasks import Subscription, Task, TaskMutationMixin, TaskQueryMixin
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery, TaskQueryMixin):
+class Query(ImageQuery, MetadefQuery, TaskQueryMixin):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation, TaskMutationMixin):
+class Mutation(ImageMutation, MetadefMutation, TaskMutationMixin):
     pass
 
 
@@ -47,7 +50,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federati
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Image, Task],
+        types=[Image, MetadefNamespace, Task],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )

@@ -14,6 +14,7 @@ from glimpse.schema.context import Info
 from glimpse.schema.scalars import JSON, BigInt
 
 if TYPE_CHECKING:
+    from glimpse.schema.metadef_types import ImageMetadefProperty
     from glimpse.schema.tasks import Task
 
 
@@ -226,6 +227,17 @@ class Image:
         from glimpse.schema.tasks import Task
 
         return [Task(row=t) for t in await info.context.loaders.tasks.load(self.row.id)]
+
+    @strawberry.field(
+        description="Metadef properties that apply to images (namespaces associated with "
+        "OS::Glance::Image, names with the association's prefix) and this image's values."
+    )
+    async def metadef_properties(
+        self, info: Info, only_set: bool = False
+    ) -> list[Annotated[ImageMetadefProperty, strawberry.lazy("glimpse.schema.metadef_types")]]:
+        from glimpse.schema.metadef_types import image_metadef_properties
+
+        return await image_metadef_properties(info, self.row.id, only_set)
 
     @strawberry.field(description="REST links for uploading and downloading data.")
     def links(self) -> ImageLinks:
