@@ -294,46 +294,35 @@ async def run_resize(deps: Deps, task: Task, progress: Progress) -> dict[str, An
 async def _swap(
     deps: Deps, task: Task, old: ImageLocation, done: transfer.Transferred, virtual: int
 ) -> None:
+    """Point the image at the resized data in one transaction; old blobs go afterwards."""
     assert task.image_id is not None
     try:
         async with deps.db.begin() as s:
             image = await lk.locked_image(s, task.image_id, task.id)
-            olds = list(
-                (
-                    await s.exec(
-                        select(ImageLocation).where(
-                            ImageLocation.image_id == image.id, ImageLocation.status == "active"
-                        )
-                    )
-                ).all()
-            )
-            await s.exec(
-                sa_delete(ImageLocation).where(
-                    col(ImageLocation.image_id) == image.id, col(ImageLocation.status) == "active"
-                )
-            )
-            s.add(
-                ImageLocation(
-                    image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}
-                )
-            )
+            olds = await _replace_locations(s, image.id, done)
             before = {"size": image.size, "virtual_size": image.virtual_size}
             image.size, image.virtual_size, image.checksum = done.size, virtual, done.md5
             image.os_hash_algo, image.os_hash_value = "sha512", done.sha512
             image.updated_at = utcnow()
             s.add(image)
             await lk.set_prop(s, image.id, lk.LOCK, None)
-            events.record(
-                s,
-                lk.task_ctx(task),
-                image.id,
-                "resize",
-                {"before": before, "size": done.size, "virtual_size": virtual},
-            )
+            changes = {"before": before, "size": done.size, "virtual_size": virtual}
+            events.record(s, lk.task_ctx(task), image.id, "resize", changes)
     except BaseException:
         await remove_blobs(deps, [done.uri])
         raise
-    await remove_blobs(deps, [o.url for o in olds])
+    await remove_blobs(deps, olds)
+
+
+async def _replace_locations(s: Any, image_id: str, done: transfer.Transferred) -> list[str]:
+    """Swap every active location for the new one; returns the old URIs."""
+    active = (col(ImageLocation.image_id) == image_id, col(ImageLocation.status) == "active")
+    olds = [loc.url for loc in (await s.exec(select(ImageLocation).where(*active))).all()]
+    await s.exec(sa_delete(ImageLocation).where(*active))
+    s.add(
+        ImageLocation(image_id=image_id, store=done.store, url=done.uri, meta={"store": done.store})
+    )
+    return olds
 
 
 async def resize_failed(deps: Deps, task: Task, message: str) -> None:

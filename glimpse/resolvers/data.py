@@ -153,19 +153,7 @@ async def _begin_upload(
     busy = "uploading" if staging else "saving"
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "upload_image")
-        if image.status in ("deactivated",):
-            raise Forbidden("Image is deactivated")
-        if image.status != "queued" and not _stale_lock(image, busy):
-            raise Conflict(
-                f"Image {image.id} is not queued (status '{image.status}'): "
-                "data can be uploaded once"
-            )
-        if not staging and (not image.disk_format or not image.container_format):
-            raise InvalidInput(
-                "Properties disk_format and container_format must be set prior to uploading data."
-            )
-        if expected_size is not None and expected_size > deps.settings.max_image_size:
-            raise QuotaExceeded("Image exceeds the size limit")
+        _check_can_receive(deps, image, busy, expected_size, staging=staging)
         now = utcnow()
         lease = now + timedelta(seconds=deps.settings.upload_lease_seconds)
         result = await s.exec(
@@ -190,6 +178,24 @@ async def _begin_upload(
         )
     image.status, image.lock_owner = busy, lock
     return image
+
+
+def _check_can_receive(
+    deps: Deps, image: Image, busy: str, expected_size: int | None, *, staging: bool
+) -> None:
+    """Status, formats and size rules for receiving data (403, 409, 400, 413)."""
+    if image.status in ("deactivated",):
+        raise Forbidden("Image is deactivated")
+    if image.status != "queued" and not _stale_lock(image, busy):
+        raise Conflict(
+            f"Image {image.id} is not queued (status '{image.status}'): data can be uploaded once"
+        )
+    if not staging and (not image.disk_format or not image.container_format):
+        raise InvalidInput(
+            "Properties disk_format and container_format must be set prior to uploading data."
+        )
+    if expected_size is not None and expected_size > deps.settings.max_image_size:
+        raise QuotaExceeded("Image exceeds the size limit")
 
 
 def _stale_lock(image: Image, busy: str = "saving") -> bool:
