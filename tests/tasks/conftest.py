@@ -31,6 +31,12 @@ def two_stores(root: Path) -> tuple[StoreConfig, ...]:
     return (
         StoreConfig(name="local", type="filesystem", options={"path": str(root / "local")}),
         StoreConfig(name="second", type="filesystem", options={"path": str(root / "second")}),
+        StoreConfig(
+            name="archive",
+            type="filesystem",
+            read_only=True,
+            options={"path": str(root / "archive")},
+        ),
     )
 
 

@@ -235,3 +235,36 @@ async def test_import_preconditions_and_lock(
         url, headers=h, json={"method": {"name": "web-download", "uri": f"{base}/slow.raw"}}
     )
     assert r.status_code == 409  # active now: only copy-image is allowed
+
+
+async def test_copy_image_partial_failure(http: httpx.AsyncClient, settings: Settings) -> None:
+    h, a = headers(settings), admin(settings)
+    img = await create_image(http, h)
+    await upload(http, h, img["id"], DATA)
+    url = f"/v2/images/{img['id']}/import"
+    body = {"method": {"name": "copy-image"}, "stores": ["second", "archive"]}
+    r = await http.post(url, headers=a, json={**body, "all_stores_must_succeed": False})
+    assert r.status_code == 202, r.text
+    task = await _only_task(http, settings, h, img["id"])
+    assert task["status"] == "success", task
+    assert (task["result"]["stores"], task["result"]["failed_stores"]) == (
+        ["local", "second"],
+        ["archive"],
+    )
+    shown = await _show(http, h, img["id"])
+    assert (shown["status"], shown["os_glance_failed_import"]) == ("active", "archive")
+    # all stores must succeed (the default): the task fails, the image stays active
+    r = await http.post(
+        url, headers=a, json={"method": {"name": "copy-image"}, "stores": ["archive"]}
+    )
+    assert r.status_code == 202
+    tasks = await image_tasks(http, h, img["id"])
+    task = await wait_task(http, settings, tasks[0]["id"])
+    assert task["status"] == "failure"
+    assert "read-only" in task["message"]
+    shown = await _show(http, h, img["id"])
+    assert (shown["status"], shown["stores"]) == ("active", "local,second")
+    assert "os_glance_import_task" not in shown
+    # all_stores skips read-only stores and those already holding the image
+    r = await http.post(url, headers=a, json={"method": {"name": "copy-image"}, "all_stores": True})
+    assert r.status_code == 400
