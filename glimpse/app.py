@@ -25,6 +25,7 @@ from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.tokens import TokenVerifier
 from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.prefetch import prefetcher
 from glimpse.rest_compat import routes as rest_routes
 from glimpse.rest_compat.errors import handle_glimpse_error, handle_unexpected
 from glimpse.schema.root import graphql_app
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={GlimpseError: handle_glimpse_error, Exception: handle_unexpected},
     )
     app.state.deps = deps
-    app.state.startup_hooks = []
+    app.state.startup_hooks = [prefetcher]
     if settings.tasks.run_in_process:
         from glimpse.tasks.runner import runner_hook
 
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         RequestContextMiddleware,
         verifier=app.state.verifier,
         trusted_proxy=settings.auth.trusted_proxy,
-        minor_versions=len(rest_routes.VERSIONS),
+        minor_versions=rest_routes.advertised_minors(settings),
     )
     return app
 

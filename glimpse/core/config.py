@@ -124,6 +124,34 @@ class GraphQLSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The local cache of images held in remote stores (Glance's image cache, §1.12).
+
+    Off unless ``enabled``; files live under ``dir`` (default ``<data_dir>/cache``), at most
+    ``max_size`` bytes, least recently used evicted first. ``node`` names this host's cache
+    in the shared catalog (several hosts may each have one); ``stall_seconds`` is how old
+    an incomplete file must be before ``clean`` removes it.
+    """
+
+    enabled: bool = False
+    dir: str = ""
+    max_size: int = 10 * GiB
+    node: str = ""
+    stall_seconds: int = 24 * 3600
+    poll_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """How downloads are answered: ``redirect`` sends clients of stores that can presign
+    (S3) a redirect to a URL valid ``redirect_ttl_seconds``, so bytes bypass the service."""
+
+    redirect: bool = False
+    redirect_ttl_seconds: int = 300
+    redirect_status: int = 302
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable about one Glimpse deployment."""
 
@@ -150,6 +178,8 @@ class Settings:
     tasks: TaskSettings = field(default_factory=TaskSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    downloads: DownloadSettings = field(default_factory=DownloadSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -165,6 +195,11 @@ class Settings:
             return self.stores
         path = str((self.data_dir / "images").resolve())
         return (StoreConfig(name=self.default_store, type="filesystem", options={"path": path}),)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where cached image files live (only meaningful when the cache is enabled)."""
+        return Path(self.cache.dir) if self.cache.dir else (self.data_dir / "cache").resolve()
 
     @property
     def multi_store(self) -> bool:

@@ -35,7 +35,7 @@ from glimpse.core.errors import (
     StoreUnavailable,
 )
 from glimpse.models.tables import Image, ImageLocation
-from glimpse.resolvers import events
+from glimpse.resolvers import cache, events, storage
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import ImageRecord, load_for, load_visible, record_of, remove_blobs
 from glimpse.stores.base import BlobStore, StoredBlob
@@ -67,6 +67,11 @@ class Download:
     partial: bool
     store: BlobStore | None
     uri: str | None
+    # Fast paths (see _fast_paths): answer with a redirect to a presigned URL, or copy
+    # the bytes into the local cache while they stream.
+    redirect: str | None = None
+    redirect_status: int = 302
+    fill: cache.Filler | None = None
 
     @property
     def length(self) -> int:
@@ -78,7 +83,8 @@ class Download:
     def chunks(self) -> AsyncIterator[bytes]:
         assert self.store is not None
         assert self.uri is not None
-        return self.store.open(self.uri, self.start, self.end)
+        source = self.store.open(self.uri, self.start, self.end)
+        return self.fill(source) if self.fill else source
 
 
 async def upload(
@@ -91,9 +97,10 @@ async def upload(
     store_name: str | None = None,
 ) -> ImageRecord:
     """Stream ``chunks`` into a store and make the image active with its checksums."""
-    store = deps.stores.get(store_name) if store_name else deps.stores.default
+    # As in Glance, the store header only counts in multi-store mode.
+    store = deps.stores.get(store_name if deps.settings.multi_store else None)
     if store.read_only:
-        raise Forbidden(f"Store {store.name} is read-only")
+        raise StoreUnavailable(f"Store {store.name} is read-only: writes are denied")
     lock = uuid.uuid4().hex
     image = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
@@ -387,13 +394,12 @@ async def prepare_download(
             raise Forbidden(
                 "The requested image has been deactivated. Image data download is forbidden."
             )
-        loc = (
-            await s.exec(
-                select(ImageLocation)
-                .where(ImageLocation.image_id == image.id, ImageLocation.status == "active")
-                .order_by(col(ImageLocation.id))
-            )
-        ).first()
+        rows = await s.exec(
+            select(ImageLocation)
+            .where(ImageLocation.image_id == image.id, ImageLocation.status == "active")
+            .order_by(col(ImageLocation.id))
+        )
+        loc = storage.pick_location(deps, list(rows.all()))
     if loc is None or image.size is None:
         return Download(image, 0, 0, 0, False, None, None)
     size = image.size
@@ -401,7 +407,29 @@ async def prepare_download(
     store = deps.stores.for_uri(loc.url)
     if store is None:
         raise StoreUnavailable(f"No configured store holds the data of image {image.id}")
-    return Download(image, size, start, end, rng is not None, store, loc.url)
+    dl = Download(image, size, start, end, rng is not None, store, loc.url)
+    await _fast_paths(deps, ctx, dl)
+    return dl
+
+
+async def _fast_paths(deps: Deps, ctx: RequestContext, dl: Download) -> None:
+    """Cheapest way to serve ``dl``: a verified local cache copy (file fast path), else a
+    redirect to a presigned URL when configured, else stream from the store, filling the
+    cache on full downloads from remote stores."""
+    assert dl.store is not None
+    assert dl.uri is not None
+    cached = await cache.hit(deps, dl.image)
+    if cached is not None:
+        dl.store, dl.uri = cache.file_store(deps), cached
+        return
+    options = deps.settings.downloads
+    if options.redirect:
+        url = await dl.store.presign(dl.uri, options.redirect_ttl_seconds)
+        if url is not None:
+            dl.redirect, dl.redirect_status = url, options.redirect_status
+            return
+    if not dl.partial and dl.store.local_path(dl.uri) is None:
+        dl.fill = cache.filler(deps, ctx, dl.image)
 
 
 def _resolve_range(rng: ByteRange | None, size: int) -> tuple[int, int]:

@@ -24,17 +24,18 @@ from glimpse.schema.metadef_mutations import MetadefMutation
 from glimpse.schema.metadef_types import MetadefNamespace
 from glimpse.schema.metadefs import MetadefQuery
 from glimpse.schema.scalars import SCALAR_MAP
+from glimpse.schema.stores import StoreMutation, StoreQuery
 from glimpse.schema.tasks import Subscription, Task, TaskMutationMixin, TaskQueryMixin
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery, MetadefQuery, TaskQueryMixin):
+class Query(ImageQuery, MetadefQuery, StoreQuery, TaskQueryMixin):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation, MetadefMutation, TaskMutationMixin):
+class Mutation(ImageMutation, MetadefMutation, StoreMutation, TaskMutationMixin):
     pass
 
 
