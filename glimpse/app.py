@@ -15,7 +15,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from glimpse.core.config import Settings, load_settings
@@ -68,10 +68,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await deps.stores.close()
         await deps.db.dispose()
 
+    gql = graphql_app(settings.graphql)
     routes: list[BaseRoute] = [
         *rest_routes.routes(),
         Route("/healthz", healthz),
-        Route("/graphql", graphql_app(settings.graphql), methods=["GET", "POST"]),
+        Route("/graphql", gql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", gql),  # subscriptions (graphql-transport-ws)
         Route("/ui", lambda r: RedirectResponse("/ui/")),
         *web_download.routes(),
     ]
@@ -84,9 +86,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.deps = deps
     app.state.startup_hooks = [prefetcher]
+    if settings.tasks.run_in_process:
+        from glimpse.tasks.runner import runner_hook
+
+        app.state.startup_hooks.append(runner_hook)
+    app.state.verifier = TokenVerifier(settings)  # also for WebSocket connection_init auth
     app.add_middleware(
         RequestContextMiddleware,
-        verifier=TokenVerifier(settings),
+        verifier=app.state.verifier,
         trusted_proxy=settings.auth.trusted_proxy,
         minor_versions=rest_routes.advertised_minors(settings),
     )

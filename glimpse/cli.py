@@ -172,6 +172,12 @@ def _register_user(parser: argparse.ArgumentParser) -> None:
     register(parser)
 
 
+def _register_worker(parser: argparse.ArgumentParser) -> None:
+    from glimpse.tasks.worker import register
+
+    register(parser)
+
+
 def _register_metadefs(parser: argparse.ArgumentParser) -> None:
     from glimpse.cli_metadefs import register
 
@@ -179,6 +185,7 @@ def _register_metadefs(parser: argparse.ArgumentParser) -> None:
 
 
 EXTENSIONS["user"] = _register_user
+EXTENSIONS["worker"] = _register_worker
 EXTENSIONS["metadefs"] = _register_metadefs
 
 

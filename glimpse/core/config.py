@@ -83,6 +83,36 @@ class TaskSettings:
     poll_seconds: float = 0.5
     ttl_seconds: int = 48 * 3600
     max_attempts: int = 5
+    # Bandwidth cap of background data copies (bytes/s, 0 = none), so imports and copies
+    # never starve interactive uploads and downloads on the same host.
+    io_rate_limit: int = 0
+    # An import lock (os_glance_import_task) without progress for this long may be taken over.
+    lock_stale_seconds: int = 3600
+    qemu_img: str = "qemu-img"
+    qemu_cpu_seconds: int = 120
+    qemu_memory_bytes: int = GiB
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """Interoperable import: enabled methods and the web-download URL filter.
+
+    Empty allow lists allow everything not denied. Private, loopback and link-local
+    addresses are refused unless ``allow_private_addresses`` is set (tests serve files on
+    127.0.0.1); the check applies to every address the host name resolves to and to every
+    redirect hop.
+    """
+
+    methods: tuple[str, ...] = ("glance-direct", "web-download", "copy-image")
+    allowed_schemes: tuple[str, ...] = ("http", "https")
+    disallowed_schemes: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    disallowed_hosts: tuple[str, ...] = ()
+    allowed_ports: tuple[str, ...] = ("80", "443")
+    disallowed_ports: tuple[str, ...] = ()
+    allow_private_addresses: bool = False
+    max_redirects: int = 5
+    timeout_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +180,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)

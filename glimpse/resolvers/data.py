@@ -106,48 +106,78 @@ async def upload(
     image, cap = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
     try:
-        stream, inspection = _instrument(deps, image, chunks, expected_size, cap)
+        stream, inspection = instrument(deps, image, chunks, expected_size, cap=cap)
         async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
-        virtual_size = _verdict(image, inspection, stream.size)
+        virtual_size = verdict(image, inspection, stream.size)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
         blob = None
         return record
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
             await _abort_upload(deps, ctx, image.id, lock, blob, exc)
-        # The quota, not the configured size cap, stopped the stream: say so.
-        if isinstance(exc, PayloadTooLarge) and cap is not None and cap < _size_limit(deps):
-            raise QuotaExceeded(f"Image storage quota exceeded ({cap} bytes left)") from exc
+        _raise_quota_if_capped(deps, exc, cap, "storage")
         raise
 
 
-def _size_limit(deps: Deps) -> int:
-    return deps.settings.max_image_size
+async def stage(
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    chunks: AsyncIterable[bytes],
+    *,
+    expected_size: int | None = None,
+) -> None:
+    """Stream ``chunks`` into the staging area (``status uploading``) for a later
+    ``glance-direct`` import. The staging area is a key prefix of the default store, so
+    every API process and worker sees it (a directory on one node would not)."""
+    store = deps.stores.default
+    lock = uuid.uuid4().hex
+    image, cap = await _begin_upload(deps, ctx, image_id, lock, expected_size, staging=True)
+    blob: StoredBlob | None = None
+    try:
+        stream = HashingStream(chunks, max_size=_capped(deps, cap), expected_size=expected_size)
+        async with _lease(deps, image.id, lock), stream:
+            blob = await store.put(f"staging/{image.id}-{lock[:8]}", stream)
+        await _finish_stage(deps, ctx, image.id, lock, store, blob, stream.size)
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await _abort_upload(deps, ctx, image.id, lock, blob, exc, status="uploading")
+        _raise_quota_if_capped(deps, exc, cap, "staging")
+        raise
+
+
+def _capped(deps: Deps, cap: int | None) -> int:
+    """The stream limit: the configured size cap, or less when the quota leaves less."""
+    limit = deps.settings.max_image_size
+    return limit if cap is None else min(limit, cap)
+
+
+def _raise_quota_if_capped(deps: Deps, exc: BaseException, cap: int | None, what: str) -> None:
+    """A stream stopped by the quota (not by the configured size cap) is QuotaExceeded."""
+    if isinstance(exc, PayloadTooLarge) and cap is not None and cap < deps.settings.max_image_size:
+        raise QuotaExceeded(f"Image {what} quota exceeded ({cap} bytes left)") from exc
 
 
 async def _begin_upload(
-    deps: Deps, ctx: RequestContext, image_id: str, lock: str, expected_size: int | None
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    lock: str,
+    expected_size: int | None,
+    *,
+    staging: bool = False,
 ) -> tuple[Image, int | None]:
-    """Authorize, check state and quota, then take the writer lock: ``queued -> saving``
-    atomically. Returns the image and the bytes its project may still store."""
+    """Authorize, check state and quota, then take the writer lock: ``queued -> saving`` (or
+    ``uploading`` when staging) atomically. Also returns the bytes the owner project may
+    still store (or stage); ``None`` is unlimited."""
+    busy = "uploading" if staging else "saving"
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "upload_image")
-        if image.status in ("deactivated",):
-            raise Forbidden("Image is deactivated")
-        if image.status != "queued" and not _stale_lock(image):
-            raise Conflict(
-                f"Image {image.id} is not queued (status '{image.status}'): "
-                "data can be uploaded once"
-            )
-        if not image.disk_format or not image.container_format:
-            raise InvalidInput(
-                "Properties disk_format and container_format must be set prior to uploading data."
-            )
-        if expected_size is not None and expected_size > deps.settings.max_image_size:
-            raise QuotaExceeded("Image exceeds the size limit")
-        cap = await quotas.size_cap(deps, s, image.owner, image.id)
-        quotas.check_size(cap, expected_size)
+        _check_can_receive(deps, image, busy, expected_size, staging=staging)
+        cap_of = quotas.stage_cap if staging else quotas.size_cap
+        cap = await cap_of(deps, s, image.owner, image.id)
+        quotas.check_size(cap, expected_size, "staging" if staging else "storage")
         now = utcnow()
         lease = now + timedelta(seconds=deps.settings.upload_lease_seconds)
         result = await s.exec(
@@ -156,41 +186,73 @@ async def _begin_upload(
                 col(Image.id) == image.id,
                 or_(
                     col(Image.status) == "queued",
-                    and_(col(Image.status) == "saving", col(Image.lock_expires_at) < now),
+                    and_(
+                        col(Image.status) == busy,
+                        col(Image.lock_owner).is_not(None),
+                        col(Image.lock_expires_at) < now,
+                    ),
                 ),
             )
-            .values(status="saving", lock_owner=lock, lock_expires_at=lease, updated_at=now)
+            .values(status=busy, lock_owner=lock, lock_expires_at=lease, updated_at=now)
         )
         if result.rowcount != 1:
             raise Conflict(f"Image {image.id} is already receiving data")
-        events.record(s, ctx, image.id, "upload_started", {"status": "saving"})
-    image.status, image.lock_owner = "saving", lock
+        events.record(
+            s, ctx, image.id, "stage_started" if staging else "upload_started", {"status": busy}
+        )
+    image.status, image.lock_owner = busy, lock
     return image, cap
 
 
-def _stale_lock(image: Image) -> bool:
+def _check_can_receive(
+    deps: Deps, image: Image, busy: str, expected_size: int | None, *, staging: bool
+) -> None:
+    """Status, formats and size rules for receiving data (403, 409, 400, 413)."""
+    if image.status in ("deactivated",):
+        raise Forbidden("Image is deactivated")
+    if image.status != "queued" and not _stale_lock(image, busy):
+        raise Conflict(
+            f"Image {image.id} is not queued (status '{image.status}'): data can be uploaded once"
+        )
+    if not staging and (not image.disk_format or not image.container_format):
+        raise InvalidInput(
+            "Properties disk_format and container_format must be set prior to uploading data."
+        )
+    if expected_size is not None and expected_size > deps.settings.max_image_size:
+        raise QuotaExceeded("Image exceeds the size limit")
+
+
+def _stale_lock(image: Image, busy: str = "saving") -> bool:
     return (
-        image.status == "saving"
+        image.status == busy
+        and image.lock_owner is not None
         and image.lock_expires_at is not None
         and image.lock_expires_at < utcnow()
     )
 
 
-def _instrument(
-    deps: Deps, image: Image, chunks: AsyncIterable[bytes], expected: int | None, cap: int | None
+def instrument(
+    deps: Deps,
+    image: Image,
+    chunks: AsyncIterable[bytes],
+    expected: int | None,
+    *,
+    cap: int | None = None,
 ) -> tuple[HashingStream, FormatInspection | None]:
+    """The hashing, counting, capped stream over ``chunks`` plus the format inspection
+    Glance applies to ``bare`` containers (shared by uploads, imports and copies)."""
     inspection = FormatInspection() if image.container_format in INSPECTED_CONTAINERS else None
-    limit = deps.settings.max_image_size
     stream = HashingStream(
         chunks,
-        max_size=limit if cap is None else min(limit, cap),
+        max_size=_capped(deps, cap),
         expected_size=expected,
         observers=[inspection] if inspection else [],
     )
     return stream, inspection
 
 
-def _verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
+def verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
+    """The virtual size to record, or :class:`UnsupportedMediaType` for refused data."""
     if inspection is None:
         return None
     return inspection.verdict(image.disk_format or "raw")
@@ -269,6 +331,36 @@ async def _finish_upload(
         return await record_of(s, current)
 
 
+async def _finish_stage(
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    lock: str,
+    store: BlobStore,
+    blob: StoredBlob,
+    size: int,
+) -> None:
+    """Record the staged blob as a ``staging`` location (never served: not ``active``)."""
+    async with deps.db.begin() as s:
+        current = (await s.exec(select(Image).where(Image.id == image_id).with_for_update())).one()
+        if current.deleted or current.lock_owner != lock or current.status != "uploading":
+            raise Gone(f"Image {image_id} was deleted or taken over during staging")
+        cap = await quotas.stage_cap(deps, s, current.owner, current.id)
+        quotas.check_size(cap, size, "staging")
+        current.lock_owner, current.lock_expires_at, current.updated_at = None, None, utcnow()
+        s.add(current)
+        s.add(
+            ImageLocation(
+                image_id=image_id,
+                store=store.name,
+                url=blob.uri,
+                meta={"store": store.name, "size": size},
+                status="staging",
+            )
+        )
+        events.record(s, ctx, image_id, "stage", {"status": "uploading", "size": size})
+
+
 async def _abort_upload(
     deps: Deps,
     ctx: RequestContext,
@@ -276,6 +368,8 @@ async def _abort_upload(
     lock: str,
     blob: StoredBlob | None,
     exc: BaseException,
+    *,
+    status: str = "saving",
 ) -> None:
     """Remove what was written and give the image back to ``queued`` (if still ours)."""
     if blob is not None:
@@ -287,7 +381,7 @@ async def _abort_upload(
                 .where(
                     col(Image.id) == image_id,
                     col(Image.lock_owner) == lock,
-                    col(Image.status) == "saving",
+                    col(Image.status) == status,
                 )
                 .values(
                     status="queued",
@@ -380,4 +474,13 @@ def _resolve_range(rng: ByteRange | None, size: int) -> tuple[int, int]:
     return start, end
 
 
-__all__ = ["ByteRange", "Download", "NotFound", "prepare_download", "upload"]
+__all__ = [
+    "ByteRange",
+    "Download",
+    "NotFound",
+    "instrument",
+    "prepare_download",
+    "stage",
+    "upload",
+    "verdict",
+]

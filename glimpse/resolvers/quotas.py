@@ -8,8 +8,9 @@ resolvers.members); this module owns the per-project totals:
 * ``image_size_total``: bytes of stored data of the project's images - an upload's stream is
   capped at what is left, so an over-quota upload stops at the first byte too many instead
   of after the whole image was written;
-* ``image_stage_total``: bytes of staged data (images in ``uploading``/``importing``);
-  :func:`stage_cap` gives the staging path its cap.
+* ``image_stage_total``: bytes of staged data, i.e. the project's ``staging`` locations
+  (written by ``PUT /stage``, dropped when the import finishes); :func:`stage_cap` gives
+  the staging path its cap.
 
 Usage is computed from the catalog on demand (one aggregate query), never kept as a counter
 that could drift. Two uploads of one project finishing at the same moment on PostgreSQL may
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, func
 from sqlmodel import col, select
@@ -27,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import QuotaExceeded
-from glimpse.models.tables import Image
+from glimpse.models.tables import Image, ImageLocation
 from glimpse.resolvers.deps import Deps
 
 MiB = 1024 * 1024
@@ -47,19 +49,29 @@ class Usage:
 
 async def project_usage(s: AsyncSession, project: str, *, exclude: str | None = None) -> Usage:
     """Current consumption of ``project``; ``exclude`` leaves one image out (the one being
-    uploaded, whose old size must not count twice)."""
+    uploaded, whose old size must not count twice). Two queries."""
     size = func.coalesce(col(Image.size), 0)
     staged = col(Image.status).in_(STAGED)
+    mine: list[Any] = [Image.owner == project, col(Image.deleted).is_(False)]
+    if exclude is not None:
+        mine.append(Image.id != exclude)
     stmt = select(
         func.count(),
         func.coalesce(func.sum(case((staged, 0), else_=size)), 0),
-        func.coalesce(func.sum(case((staged, size), else_=0)), 0),
         func.coalesce(func.sum(case((col(Image.status).in_(IN_PROGRESS), 1), else_=0)), 0),
-    ).where(Image.owner == project, col(Image.deleted).is_(False))
-    if exclude is not None:
-        stmt = stmt.where(Image.id != exclude)
-    count, stored, staged_bytes, uploading = (await s.exec(stmt)).one()
-    return Usage(int(count), int(stored), int(staged_bytes), int(uploading))
+    ).where(*mine)
+    count, stored, uploading = (await s.exec(stmt)).one()
+    return Usage(int(count), int(stored), await _staged_bytes(s, mine), int(uploading))
+
+
+async def _staged_bytes(s: AsyncSession, mine: list[Any]) -> int:
+    """Sizes of staging locations (kept in the location's ``meta``; few rows per project)."""
+    rows = await s.exec(
+        select(ImageLocation.meta)
+        .join(Image, col(Image.id) == col(ImageLocation.image_id))
+        .where(ImageLocation.status == "staging", *mine)
+    )
+    return sum(int(m.get("size") or 0) for m in rows if isinstance(m, dict))
 
 
 def _left(limit: int, used: int) -> int | None:

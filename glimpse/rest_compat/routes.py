@@ -15,7 +15,17 @@ from starlette.routing import Route
 
 from glimpse.core.config import Settings
 from glimpse.core.errors import InvalidInput, Unauthenticated
-from glimpse.rest_compat import cache, image_data, images, stores, tokens, usage
+from glimpse.rest_compat import (
+    actions,
+    cache,
+    image_data,
+    images,
+    imports,
+    stores,
+    tasks,
+    tokens,
+    usage,
+)
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
@@ -82,6 +92,17 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/cache/clean": {"POST": Endpoint(cache.clean, body=True)},
     "/v2/cache/prune": {"POST": Endpoint(cache.prune, body=True)},
     "/v2/cache/{image_id}": {"PUT": Endpoint(cache.queue), "DELETE": Endpoint(cache.delete)},
+    # Durable tasks, interoperable import and the product's actions (glimpse.tasks).
+    "/v2/images/{image_id}/action/deactivate": {"POST": Endpoint(images.deactivate)},
+    "/v2/images/{image_id}/action/reactivate": {"POST": Endpoint(images.reactivate)},
+    "/v2/images/{image_id}/actions": {"POST": Endpoint(actions.perform, body=True)},
+    "/v2/images/{image_id}/action": {"POST": Endpoint(actions.perform, body=True)},
+    "/v2/images/{image_id}/stage": {"PUT": Endpoint(imports.stage, body=True)},
+    "/v2/images/{image_id}/import": {"POST": Endpoint(imports.start, body=True)},
+    "/v2/images/{image_id}/tasks": {"GET": Endpoint(tasks.image_tasks)},
+    "/v2/info/import": {"GET": Endpoint(imports.info_import)},
+    "/v2/tasks": {"GET": Endpoint(tasks.index), "POST": Endpoint(tasks.create, body=True)},
+    "/v2/tasks/{task_id}": {"GET": Endpoint(tasks.show)},
 }
 
 ROUTES.update(

@@ -109,8 +109,12 @@ async def test_usage_report(settings: Settings) -> None:
         async with deps.db.begin() as s:
             row = await s.get(Image, staged)
             assert row is not None
-            row.status, row.size = "uploading", 3 * MiB
+            row.status = "uploading"
             s.add(row)
+            meta = {"store": "local", "size": 3 * MiB}
+            s.add(
+                ImageLocation(image_id=staged, store="local", url="x", meta=meta, status="staging")
+            )
         async with deps.db.read() as s:
             assert await quotas.stage_cap(deps, s, "P1", "other") == MiB
             assert await quotas.size_cap(deps, s, "P1", "other") == 10 * MiB
@@ -138,3 +142,23 @@ async def test_usage_endpoint(settings: Settings) -> None:
         assert (await http.get("/v2/info/usage")).status_code == 401
         no_project = {"X-Auth-Token": token(limited, None, "reader")}
         assert (await http.get("/v2/info/usage", headers=no_project)).status_code == 403
+
+
+async def test_staging_is_capped_by_the_stage_quota(settings: Settings) -> None:
+    limited = with_quotas(settings, image_stage_total=1000)
+    async with served(limited) as (http, deps):
+        first, second = [await make_image(deps) for _ in range(2)]
+        h = {**_h(limited), **OCTET}
+        assert (
+            await http.put(f"/v2/images/{first}/stage", content=b"a" * 700, headers=h)
+        ).status_code == 204
+        r = await http.put(f"/v2/images/{second}/stage", content=b"b" * 700, headers=h)
+        assert r.status_code == 413
+        usage = await quotas.usage(deps, ctx("P1", "reader"))
+        assert usage["image_stage_total"]["usage"] == 1  # 700 bytes, in MiB rounded up
+        async with deps.db.read() as s:
+            refused = await s.get(Image, second)
+            assert refused is not None
+            assert refused.status == "queued"
+        r = await http.put(f"/v2/images/{second}/stage", content=b"b" * 300, headers=h)
+        assert r.status_code == 204
