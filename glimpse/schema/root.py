@@ -82,7 +82,7 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
         if any(k.lower() in ("authorization", "x-auth-token") for k in params):
             verifier = context.request.app.state.verifier
             try:
-                principal = identify(params, verifier, trusted_proxy=False)
+                principal = await identify(params, verifier, trusted_proxy=False)
             except GlimpseError as exc:
                 context.auth_error = exc
             else:
