@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         *rest_routes.routes(),
         Route("/healthz", healthz),
-        Route("/graphql", graphql_app(settings.graphql), methods=["GET", "POST"]),
+        Route("/graphql", graphql_app(settings.graphql, settings.page_default)),
         Route("/ui", lambda r: RedirectResponse("/ui/")),
     ]
     if WEB_STATIC.is_dir():

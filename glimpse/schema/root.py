@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+)
+from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
 from strawberry.schema.config import StrawberryConfig
 
 from glimpse.core.config import GraphQLSettings
@@ -16,8 +23,11 @@ from glimpse.core.context import RequestContext
 from glimpse.core.errors import GlimpseError
 from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
+from glimpse.schema.cost import CostLimiter
 from glimpse.schema.errors import ErrorCodes
+from glimpse.schema.http import GraphQLHTTP
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.types import Image
 
 
@@ -31,19 +41,30 @@ class Mutation(ImageMutation):
     pass
 
 
-def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federation.Schema:
+def build_schema(
+    settings: GraphQLSettings | None = None, page_default: int = 25
+) -> strawberry.federation.Schema:
+    """The federated schema with the protection extensions the settings ask for."""
     settings = settings or GraphQLSettings()
+    # Factories, not instances: strawberry shares an instance between concurrent requests
+    # (and warns about it), while extensions keep per-request state (masking's request id).
     extensions: list[Any] = [
-        ErrorCodes(),
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        ErrorCodes,
+        partial(ParserCache, maxsize=512),
+        partial(QueryDepthLimiter, max_depth=settings.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(CostLimiter, max_cost=settings.max_cost, default_page=page_default),
     ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    if settings.tracing:
+        extensions.append(ApolloFederationTracingExtension)
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
         types=[Image],
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 
 
@@ -61,7 +82,7 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
         )
 
 
-def graphql_app(settings: GraphQLSettings) -> GlimpseGraphQL:
-    return GlimpseGraphQL(
-        build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None
-    )
+def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTTP:
+    """``/graphql``: our GraphQL-over-HTTP endpoint; WebSockets go to strawberry's app."""
+    schema = build_schema(settings, page_default)
+    return GraphQLHTTP(schema, settings, websocket_app=GlimpseGraphQL(schema, graphql_ide=None))
