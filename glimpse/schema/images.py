@@ -139,7 +139,11 @@ class ImageEdge:
     node: Image = strawberry.field(description="The image.")
 
 
-@strawberry.type(description="Relay page information.")
+@strawberry.federation.type(
+    shareable=True,
+    description="Relay page information. @shareable: every subgraph with Relay connections "
+    "defines the same value type, and composition needs them to agree to share it.",
+)
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items after this page.")
     has_previous_page: bool = strawberry.field(description="More items before this page.")

@@ -42,7 +42,9 @@ class MemberStatus(enum.Enum):
     REJECTED = "rejected"
 
 
-@strawberry.type(description="A custom image property.")
+@strawberry.federation.type(
+    shareable=True, description="A custom image property (a key/value pair; @shareable)."
+)
 class Property:
     key: str = strawberry.field(description="Property name.")
     value: str = strawberry.field(description="Property value (always a string).")
@@ -74,7 +76,11 @@ class ImageEventType:
     action: str = strawberry.field(description="What was done, e.g. create, update, upload.")
     user_id: str | None = strawberry.field(description="Acting user.")
     project_id: str | None = strawberry.field(description="Acting user's project.")
-    request_id: str | None = strawberry.field(description="Request that made the change.")
+    request_id: str | None = strawberry.federation.field(
+        inaccessible=True,
+        description="Request that made the change. @inaccessible: an operator's key into this "
+        "service's logs, served by the subgraph itself but not part of the supergraph API.",
+    )
     changes: JSON = strawberry.field(description="The change, as a JSON object.")
 
     @classmethod
@@ -97,7 +103,12 @@ class ImageLinks:
     schema: str = strawberry.field(description="JSON schema of the REST representation.")
 
 
-@strawberry.federation.type(keys=["id"], description="A virtual machine or disk image.")
+@strawberry.federation.type(
+    keys=["id"],
+    tags=["public"],
+    description="A virtual machine or disk image. Tagged `public` for Apollo contracts: the "
+    "image catalog is part of the public graph variant.",
+)
 class Image:
     row: strawberry.Private[ImageRow]
 
