@@ -41,9 +41,17 @@ class Mutation(ImageMutation):
     pass
 
 
+class GlimpseSchema(strawberry.federation.Schema):
+    """Strawberry logs every error, client mistakes included; ErrorCodes logs the unexpected
+    ones with their request id, so the default logging is switched off."""
+
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        return None
+
+
 def build_schema(
     settings: GraphQLSettings | None = None, page_default: int = 25
-) -> strawberry.federation.Schema:
+) -> GlimpseSchema:
     """The federated schema with the protection extensions the settings ask for."""
     settings = settings or GraphQLSettings()
     # Factories, not instances: strawberry shares an instance between concurrent requests
@@ -59,7 +67,7 @@ def build_schema(
         extensions.append(DisableIntrospection)
     if settings.tracing:
         extensions.append(ApolloFederationTracingExtension)
-    return strawberry.federation.Schema(
+    return GlimpseSchema(
         query=Query,
         mutation=Mutation,
         types=[Image],
