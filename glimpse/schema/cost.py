@@ -56,16 +56,12 @@ class CostCalculator:
         root = self.schema.get_root_type(op.operation)
         return self._selection_set(op.selection_set, root, set()) if root else 0
 
-    def _selection_set(
-        self, sel: SelectionSetNode | None, parent: Any, seen: set[str]
-    ) -> int:
+    def _selection_set(self, sel: SelectionSetNode | None, parent: Any, seen: set[str]) -> int:
         if sel is None:
             return 0
         return sum(self._field(node, parent, seen) for node in self._fields(sel, parent, seen))
 
-    def _fields(
-        self, sel: SelectionSetNode, parent: Any, seen: set[str]
-    ) -> Iterator[FieldNode]:
+    def _fields(self, sel: SelectionSetNode, parent: Any, seen: set[str]) -> Iterator[FieldNode]:
         """Fields of a selection set with fragments flattened (cycles are a validation error
         of their own; ``seen`` just keeps this walk finite)."""
         for node in sel.selections:

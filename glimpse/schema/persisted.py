@@ -110,9 +110,7 @@ class PersistedQueries:
                 "PERSISTED_QUERY_NOT_ALLOWED", "This hash is not in the persisted-query registry"
             )
         if not self.apq:
-            raise PersistedQueryError(
-                "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported"
-            )
+            raise PersistedQueryError("PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported")
         self.cache[h] = query
         self.cache.move_to_end(h)
         while len(self.cache) > self.size:

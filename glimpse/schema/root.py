@@ -49,9 +49,7 @@ class GlimpseSchema(strawberry.federation.Schema):
         return None
 
 
-def build_schema(
-    settings: GraphQLSettings | None = None, page_default: int = 25
-) -> GlimpseSchema:
+def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25) -> GlimpseSchema:
     """The federated schema with the protection extensions the settings ask for."""
     settings = settings or GraphQLSettings()
     # Factories, not instances: strawberry shares an instance between concurrent requests

@@ -204,7 +204,11 @@ class Image:
         return await info.context.loaders.properties.load(self.row.id)  # type: ignore[return-value]
 
     @strawberry.field(description="Value of one custom property, or null.")
-    async def property(self, info: Info, key: str) -> str | None:
+    async def property(
+        self,
+        info: Info,
+        key: Annotated[str, strawberry.argument(description="Property name.")],
+    ) -> str | None:
         return (await info.context.loaders.properties.load(self.row.id)).get(key)
 
     @strawberry.field(description="Names of the stores holding the data.")
@@ -219,7 +223,13 @@ class Image:
         return [Member.of(m) for m in await info.context.loaders.members.load(self.row.id)]
 
     @strawberry.field(description="The operation log, newest first.")
-    async def events(self, info: Info, first: int = 50) -> list[ImageEventType]:
+    async def events(
+        self,
+        info: Info,
+        first: Annotated[
+            int, strawberry.argument(description="How many, newest first (at most 100).")
+        ] = 50,
+    ) -> list[ImageEventType]:
         rows = await info.context.loaders.events.load(self.row.id)
         return [ImageEventType.of(e) for e in rows[: max(0, min(first, 100))]]
 

@@ -19,7 +19,9 @@ def node_or_skip() -> str:
     if node is None:
         need_service("node", "not installed (apt-get install nodejs npm)")
     if not (JS_DIR / "node_modules").is_dir():
-        need_service("tests/js/node_modules", "run `npm ci` in tests/js (scripts/bootstrap.sh test)")
+        need_service(
+            "tests/js/node_modules", "run `npm ci` in tests/js (scripts/bootstrap.sh test)"
+        )
     assert node is not None
     return node
 

@@ -56,9 +56,7 @@ def gateway_run(traced_server: LiveServer) -> dict[str, Any]:
         {"id": "d3", "name": "shop-canary", "imageId": a},
         {"id": "d4", "name": "orphan", "imageId": UNKNOWN},
     ]
-    [out] = run_node(
-        "gateway.mjs", f"{traced_server.url}/graphql", bearer, json.dumps(deployments)
-    )
+    [out] = run_node("gateway.mjs", f"{traced_server.url}/graphql", bearer, json.dumps(deployments))
     out["ids"] = {"alpha": a, "beta": b}
     return out
 
@@ -98,9 +96,9 @@ def test_subgraph_sends_ftv1_traces_to_the_gateway(gateway_run: dict[str, Any]) 
 
 
 def test_subgraph_sdl_carries_federation_directives(traced_server: LiveServer) -> None:
-    sdl = httpx.post(
-        f"{traced_server.url}/graphql", json={"query": "{ _service { sdl } }"}
-    ).json()["data"]["_service"]["sdl"]
+    sdl = httpx.post(f"{traced_server.url}/graphql", json={"query": "{ _service { sdl } }"}).json()[
+        "data"
+    ]["_service"]["sdl"]
     assert "requestId: String @inaccessible" in sdl
     assert '@tag(name: "public")' in sdl
 

@@ -215,7 +215,9 @@ async def test_no_ftv1_unless_enabled(as_member: Client) -> None:
 
 
 @pytest.mark.graphql_settings(tracing=True)
-async def test_ftv1_trace_when_enabled_and_asked(http: httpx.AsyncClient, settings: Settings) -> None:
+async def test_ftv1_trace_when_enabled_and_asked(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
     bearer = token(settings, "P1", "member", "reader")
     await make_image(Client(http, bearer), name="t", tags=["a"])
     headers = {"authorization": f"Bearer {bearer}", "accept": GQL}

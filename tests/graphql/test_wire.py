@@ -124,14 +124,27 @@ async def catalog(as_member: Client, as_admin: Client, http: httpx.AsyncClient) 
     gamma (raw, 1000 bytes), delta (P2's public image)."""
     fmt = {"diskFormat": "raw", "containerFormat": "bare"}
     a = await make_image(
-        as_member, name="alpha", visibility="PRIVATE", protected=True, tags=["x", "y"],
-        properties=[{"key": "os", "value": "linux"}, {"key": "ver", "value": "22.04"}], **fmt,
+        as_member,
+        name="alpha",
+        visibility="PRIVATE",
+        protected=True,
+        tags=["x", "y"],
+        properties=[{"key": "os", "value": "linux"}, {"key": "ver", "value": "22.04"}],
+        **fmt,
     )
     b = await make_image(
-        as_member, name="beta", visibility="SHARED", osHidden=True, tags=["x"],
-        diskFormat="qcow2", containerFormat="bare", properties=[{"key": "os", "value": "windows"}],
+        as_member,
+        name="beta",
+        visibility="SHARED",
+        osHidden=True,
+        tags=["x"],
+        diskFormat="qcow2",
+        containerFormat="bare",
+        properties=[{"key": "os", "value": "windows"}],
     )
-    c = await make_image(as_member, name="gamma", properties=[{"key": "os", "value": "linux"}], **fmt)
+    c = await make_image(
+        as_member, name="gamma", properties=[{"key": "os", "value": "linux"}], **fmt
+    )
     d = await make_image(
         as_admin, name="delta", visibility="PUBLIC", owner="P2", containerFormat="ovf"
     )
@@ -146,7 +159,9 @@ async def catalog(as_member: Client, as_admin: Client, http: httpx.AsyncClient) 
         q = "query($id: ID!) { image(id: $id) { createdAt } }"
         created[name] = (await as_member.data(q, {"id": image_id}))["image"]["createdAt"]
     return Catalog(
-        ids, created, hashlib.md5(b"0123456789").hexdigest(),
+        ids,
+        created,
+        hashlib.md5(b"0123456789").hexdigest(),
         hashlib.sha512(b"z" * 1000).hexdigest(),
     )
 
@@ -189,7 +204,10 @@ async def test_filters_needing_catalog_values(as_member: Client, catalog: Catalo
     assert await names(as_member, f={"osHashValue": catalog.sha512_c}) == ["gamma"]
     after_beta = {"createdAt": {"gt": catalog.created["beta"]}}
     assert sorted(await names(as_member, f=after_beta)) == ["delta", "gamma"]
-    at_alpha = {"createdAt": {"eq": catalog.created["alpha"]}, "updatedAt": {"gte": "2000-01-01T00:00:00Z"}}
+    at_alpha = {
+        "createdAt": {"eq": catalog.created["alpha"]},
+        "updatedAt": {"gte": "2000-01-01T00:00:00Z"},
+    }
     assert await names(as_member, f=at_alpha) == ["alpha"]
     before = {"updatedAt": {"lt": "2000-01-01T00:00:00Z"}}
     assert await names(as_member, f=before) == []
@@ -204,7 +222,7 @@ async def test_member_status_filter(as_other: Client, catalog: Catalog) -> None:
 
 
 async def test_property_filter_needs_a_condition(as_member: Client) -> None:
-    q = "{ images(filter: {properties: [{key: \"os\"}]}) { edges { cursor } } }"
+    q = '{ images(filter: {properties: [{key: "os"}]}) { edges { cursor } } }'
     assert await as_member.error_code(q) == "INVALID_INPUT"
 
 
@@ -238,14 +256,16 @@ async def test_mutation_round_trip(as_member: Client) -> None:
     rmp = 'mutation($id: ID!) { removeImageProperty(id: $id, key: "a") { propertiesJson } }'
     got = (await as_member.data(rmp, {"id": image_id}))["removeImageProperty"]
     assert got["propertiesJson"] == {"k": "v"}
-    events = 'query($id: ID!) { image(id: $id) { events { action } } }'
-    actions = [e["action"] for e in (await as_member.data(events, {"id": image_id}))["image"]["events"]]
+    events = "query($id: ID!) { image(id: $id) { events { action } } }"
+    actions = [
+        e["action"] for e in (await as_member.data(events, {"id": image_id}))["image"]["events"]
+    ]
     assert actions[-1] == "create" and len(actions) >= 5
     dele = "mutation($id: ID!) { deleteImage(id: $id) { id deleted } }"
     assert (await as_member.data(dele, {"id": image_id}))["deleteImage"]["deleted"] is True
-    assert (await as_member.data('query($id: ID!) { image(id: $id) { id } }', {"id": image_id})) == {
-        "image": None
-    }
+    assert (
+        await as_member.data("query($id: ID!) { image(id: $id) { id } }", {"id": image_id})
+    ) == {"image": None}
 
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -260,16 +280,16 @@ async def test_mutation_error_codes(
     assert await as_other.error_code(upd, {"id": mine}) == "NOT_FOUND"  # invisible: not 403
     dele = "mutation($id: ID!) { deleteImage(id: $id) { id } }"
     assert await as_member.error_code(dele, {"id": mine}) == "FORBIDDEN"  # protected
-    public = 'mutation($id: ID!) { updateImage(id: $id, input: {visibility: PUBLIC}) { id } }'
+    public = "mutation($id: ID!) { updateImage(id: $id, input: {visibility: PUBLIC}) { id } }"
     assert await as_member.error_code(public, {"id": mine}) == "FORBIDDEN"
-    bad = 'mutation($id: ID!) { updateImage(id: $id, input: {minDisk: -1}) { id } }'
+    bad = "mutation($id: ID!) { updateImage(id: $id, input: {minDisk: -1}) { id } }"
     assert await as_member.error_code(bad, {"id": mine}) == "INVALID_INPUT"
     assert await as_member.error_code(upd, {"id": "not-a-uuid"}) in ("INVALID_INPUT", "NOT_FOUND")
     dup = "mutation($id: ID!) { createImage(input: {id: $id}) { id } }"
     assert await as_member.error_code(dup, {"id": mine}) == "CONFLICT"
     rmp = 'mutation($id: ID!) { removeImageProperty(id: $id, key: "absent") { id } }'
     assert await as_member.error_code(rmp, {"id": mine}) in ("CONFLICT", "NOT_FOUND")
-    create = "mutation { createImage(input: {name: \"a\"}) { id } }"
+    create = 'mutation { createImage(input: {name: "a"}) { id } }'
     assert await anonymous.error_code(create) == "UNAUTHENTICATED"
     assert await anonymous.error_code("{ images { edges { cursor } } }") == "UNAUTHENTICATED"
     assert await as_reader.error_code(create) == "FORBIDDEN"
