@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import replace
 from datetime import datetime
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import strawberry
@@ -233,6 +234,37 @@ def _wants_total(info: Info) -> bool:
     )
 
 
+DETAIL_FIELDS = frozenset({"tags", "properties", "propertiesJson", "property", "stores"})
+
+
+def _selected_names(selections: Any) -> Iterator[tuple[str, Any]]:
+    """(name, selection) pairs of a strawberry selection list, fragments flattened."""
+    for sel in selections or ():
+        name = getattr(sel, "name", None)
+        if name is None or not hasattr(sel, "arguments"):  # inline fragment or spread
+            yield from _selected_names(getattr(sel, "selections", ()))
+        else:
+            yield name, sel
+
+
+def _wants_details(info: Info) -> bool:
+    """Whether the page's nodes ask for tags, properties or stores: then the list query
+    fetches them for the whole page in the same session (three queries, no DataLoader)."""
+    for field in info.selected_fields:
+        for name, sel in _selected_names(field.selections):
+            nodes = sel.selections if name == "nodes" else []
+            if name == "edges":
+                nodes = [
+                    n
+                    for e, s in _selected_names(sel.selections)
+                    if e == "node"
+                    for n in s.selections
+                ]
+            if any(n in DETAIL_FIELDS for n, _ in _selected_names(nodes)):
+                return True
+    return False
+
+
 def _page_args(
     first: int | None, after: str | None, last: int | None, before: str | None, default: int
 ) -> tuple[int, q.Keyset | None, bool]:
@@ -299,9 +331,11 @@ class ImageQuery:
             else "accepted",
             with_total=_wants_total(info),
         )
-        page = await images.list_images(deps, ctx, query, with_details=False)
+        details = _wants_details(info)
+        page = await images.list_images(deps, ctx, query, with_details=details)
         edges = [
-            ImageEdge(cursor=page.cursor(r).encode(), node=Image(row=r.image)) for r in page.items
+            ImageEdge(cursor=page.cursor(r).encode(), node=Image(r.image, r if details else None))
+            for r in page.items
         ]
         info_ = PageInfo(
             has_next_page=page.has_next if not reverse else keyset is not None,
@@ -414,14 +448,14 @@ class ImageMutation:
         rec = await images.create(
             info.context.deps, info.context.caller(), ImageCreate(create_values(input))
         )
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Change an image; all changes apply or none.")
     async def update_image(self, info: Info, id: ImageIdArg, input: UpdateArg) -> Image:
         rec = await images.update(
             info.context.deps, info.context.caller(), str(id), update_patch(input)
         )
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Delete an image and its data (protected images refuse).")
     async def delete_image(self, info: Info, id: ImageIdArg) -> DeleteImagePayload:
@@ -445,24 +479,24 @@ class ImageMutation:
         rec = await images.set_property(
             info.context.deps, info.context.caller(), str(id), key, value
         )
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Remove one custom property (it must exist).")
     async def remove_image_property(self, info: Info, id: ImageIdArg, key: KeyArg) -> Image:
         rec = await images.remove_property(info.context.deps, info.context.caller(), str(id), key)
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(
         description="Pause an image: it can no longer be downloaded or used (Glance's deactivate)."
     )
     async def pause_image(self, info: Info, id: ImageIdArg) -> Image:
         rec = await images.deactivate(info.context.deps, info.context.caller(), str(id))
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Unpause an image (Glance's reactivate).")
     async def unpause_image(self, info: Info, id: ImageIdArg) -> Image:
         rec = await images.reactivate(info.context.deps, info.context.caller(), str(id))
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Share a shared image with a project (status pending).")
     async def add_image_member(self, info: Info, id: ImageIdArg, member: MemberArg) -> Member:
@@ -486,7 +520,7 @@ class ImageMutation:
 
 async def _reload(info: Info, image_id: str) -> Image:
     rec = await images.get(info.context.deps, info.context.caller(), image_id)
-    return Image(row=rec.image)
+    return Image(rec.image, rec)
 
 
 __all__ = ["ImageMutation", "ImageQuery", "replace"]

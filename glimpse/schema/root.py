@@ -25,6 +25,7 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.cost import CostLimiter
 from glimpse.schema.errors import ErrorCodes
+from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.http import GraphQLHTTP
 from glimpse.schema.images import ImageMutation, ImageQuery
 from glimpse.schema.scalars import SCALAR_MAP
@@ -70,6 +71,7 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
         mutation=Mutation,
         types=[Image],
         extensions=extensions,
+        execution_context_class=FastLeafExecutionContext,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 
