@@ -7,8 +7,8 @@ and a field with a ``first``/``last`` argument (connections, ``events``) multipl
 below it by that page size, or by its declared default, or by the server's default page size
 for connections. ``_entities`` multiplies by the number of representations.
 
-Variables are known when the rule runs (the extension builds the rule per operation), so
-``images(first: $n)`` is priced with the real ``$n``, not a worst case.
+The check runs with the request's variables, so ``images(first: $n)`` is priced with the
+real ``$n``, not a worst case.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -28,8 +31,6 @@ from graphql import (
     ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
 )
@@ -117,51 +118,71 @@ class CostCalculator:
         return 1
 
 
-def cost_rule(
-    variables: Mapping[str, Any], operation_name: str | None, max_cost: int, default_page: int
-) -> type[ValidationRule]:
-    """A validation rule bound to this request's variables and the configured budget."""
-
-    class CostLimit(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-
-        def enter_document(self, node: Any, *_: Any) -> None:
-            doc = self.context.document
-            ops = [d for d in doc.definitions if isinstance(d, OperationDefinitionNode)]
-            frags = {
-                d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)
-            }
-            calc = CostCalculator(self.context.schema, frags, variables, default_page)
-            for op in ops:
-                if operation_name and op.name and op.name.value != operation_name:
-                    continue
-                cost = calc.operation(op)
-                if cost > max_cost:
-                    self.report_error(
-                        GraphQLError(
-                            f"Query cost {cost} exceeds the budget of {max_cost}: ask for "
-                            "smaller pages (first/last) or fewer nested lists",
-                            op,
-                            extensions={
-                                "code": "COST_LIMIT_EXCEEDED",
-                                "cost": cost,
-                                "maxCost": max_cost,
-                            },
-                        )
-                    )
-
-    return CostLimit
+def over_budget(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    max_cost: int,
+    default_page: int,
+) -> GraphQLError | None:
+    """The error to report when the operation to run costs more than ``max_cost``."""
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    frags = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    calc = CostCalculator(schema, frags, variables, default_page)
+    for op in ops:
+        if operation_name and (op.name is None or op.name.value != operation_name):
+            continue
+        cost = calc.operation(op)
+        if cost > max_cost:
+            return GraphQLError(
+                f"Query cost {cost} exceeds the budget of {max_cost}: ask for smaller pages "
+                "(first/last) or fewer nested lists",
+                op,
+                extensions={"code": "COST_LIMIT_EXCEEDED", "cost": cost, "maxCost": max_cost},
+            )
+    return None
 
 
 class CostLimiter(SchemaExtension):
-    """Adds the cost rule, priced with this operation's variables, to validation."""
+    """Refuses, before execution, an operation over the cost budget.
+
+    It runs after validation rather than as a validation rule so that validation results
+    can be cached per document (the cost depends on this request's variables); the refusal
+    is a request error like a validation failure: no ``data``, 400 with
+    ``application/graphql-response+json``.
+    """
 
     def __init__(self, max_cost: int, default_page: int) -> None:
         self.max_cost, self.default_page = max_cost, default_page
 
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is not None and ctx.result is None:
+            error = over_budget(
+                ctx.schema._schema,
+                ctx.graphql_document,
+                ctx.operation_name,
+                ctx.variables or {},
+                self.max_cost,
+                self.default_page,
+            )
+            if error is not None:
+                ctx.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
+class StaticRules(SchemaExtension):
+    """Adds validation rules built once per schema (depth, aliases, introspection).
+
+    Strawberry's own limiter extensions build a new rule class per instance, i.e. per request
+    when passed as factories, which defeats the validation cache keyed by the rule tuple.
+    """
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.rules = rules
+
     def on_operation(self) -> Iterator[None]:
         ctx = self.execution_context
-        rule = cost_rule(ctx.variables or {}, ctx.operation_name, self.max_cost, self.default_page)
-        ctx.validation_rules = (*ctx.validation_rules, rule)
+        ctx.validation_rules = (*ctx.validation_rules, *self.rules)
         yield

@@ -9,11 +9,12 @@ import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    DisableIntrospection,
     MaxAliasesLimiter,
     ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
 from strawberry.schema.config import StrawberryConfig
@@ -23,7 +24,7 @@ from glimpse.core.context import RequestContext
 from glimpse.core.errors import GlimpseError
 from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
-from glimpse.schema.cost import CostLimiter
+from glimpse.schema.cost import CostLimiter, StaticRules
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.http import GraphQLHTTP
@@ -55,15 +56,19 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
     settings = settings or GraphQLSettings()
     # Factories, not instances: strawberry shares an instance between concurrent requests
     # (and warns about it), while extensions keep per-request state (masking's request id).
+    # Validation rules are built once so that validation results can be cached per document.
+    rules = (
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        *(() if settings.introspection else (NoSchemaIntrospectionCustomRule,)),
+    )
     extensions: list[Any] = [
         ErrorCodes,
         partial(ParserCache, maxsize=512),
-        partial(QueryDepthLimiter, max_depth=settings.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(StaticRules, rules),
+        partial(ValidationCache, maxsize=512),
         partial(CostLimiter, max_cost=settings.max_cost, default_page=page_default),
     ]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
     if settings.tracing:
         extensions.append(ApolloFederationTracingExtension)
     return GlimpseSchema(
