@@ -162,7 +162,7 @@ async def measure(url: str, bearer: str, n: int, seconds: float) -> dict[str, di
         r = await client.get(f"/v2/images?limit={n}")
         assert len(g.json()["data"]["images"]["edges"]) == n, g.text[:300]
         assert len(r.json()["images"]) == n
-        for name, req in (("graphql", graphql_request(n)), ("rest", rest_request(n))):
+        for req in (graphql_request(n), rest_request(n)):
             await latency(client, req, 20)  # warm-up
         for name, req in (("graphql", graphql_request(n)), ("rest", rest_request(n))):
             lat = sorted(await latency(client, req, 100))

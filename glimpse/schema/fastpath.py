@@ -110,10 +110,10 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             both = {**fast, **done}
             return {k: both[k] for k in order if k in both}
 
-        if self.is_awaitable(others):
+        if isinstance(others, dict):
+            return combine(others)
 
-            async def later() -> dict[str, Any]:
-                return combine(await others)
+        async def later() -> dict[str, Any]:
+            return combine(await others)
 
-            return later()
-        return combine(others)
+        return later()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import strawberry
@@ -188,7 +188,7 @@ def _compare_filters(name: str, f: BigIntFilter | TimeFilter | None) -> list[q.F
     if not _set(f):
         return []
     return [
-        q.FieldFilter(name, op, getattr(f, op))  # type: ignore[arg-type]
+        q.FieldFilter(name, op, getattr(f, op))
         for op in ("eq", "neq", "gt", "gte", "lt", "lte")
         if _set(getattr(f, op))
     ]

@@ -6,10 +6,10 @@ from functools import partial
 from typing import Any
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     MaxAliasesLimiter,
     ParserCache,

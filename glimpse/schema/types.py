@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -94,7 +94,7 @@ class ImageEventType:
             user_id=ev.user_id,
             project_id=ev.project_id,
             request_id=ev.request_id,
-            changes=ev.changes,
+            changes=JSON(ev.changes),
         )
 
 

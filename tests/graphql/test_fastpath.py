@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import enum
+from typing import Any
 
 import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from glimpse.schema.fastpath import FastLeafExecutionContext
-
 from glimpse.schema.context import GraphQLContext
+from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.root import build_schema
 from tests.conftest import ctx
 from tests.graphql.conftest import Client, make_image
@@ -70,7 +68,8 @@ async def test_same_data_and_key_order(app: Any, as_member: Client) -> None:
         "properties",
         "minDisk",
     ]
-    assert node["status"] == "QUEUED" and node["__typename"] == "Image"
+    assert node["status"] == "QUEUED"
+    assert node["__typename"] == "Image"
 
 
 @strawberry.type(description="A probe.")

@@ -102,7 +102,7 @@ async def test_batched_entities_cost_constant_queries_and_keep_order(
     assert [e and e["id"] for e in got] == [ids[3], None, ids[1], None, None]
     assert got[0]["tags"] == ["common", "t3"]
 
-    many = list(reversed(ids)) + [unknown, private]
+    many = [*list(reversed(ids)), unknown, private]
     large, data = await _count(app, as_member, ENTITIES, reps(many))
     got = data["_entities"]
     assert [e and e["id"] for e in got] == [*reversed(ids), None, None]

@@ -251,7 +251,10 @@ async def test_mutation_round_trip(as_member: Client) -> None:
     assert (await as_member.data(tag, {"id": image_id}))["addImageTag"]["tags"] == ["b", "c", "d"]
     untag = 'mutation($id: ID!) { removeImageTag(id: $id, tag: "b") { tags } }'
     assert (await as_member.data(untag, {"id": image_id}))["removeImageTag"]["tags"] == ["c", "d"]
-    setp = 'mutation($id: ID!) { setImageProperty(id: $id, key: "a", value: "1") { property(key: "a") } }'
+    setp = (
+        'mutation($id: ID!) { setImageProperty(id: $id, key: "a", value: "1") '
+        '{ property(key: "a") } }'
+    )
     assert (await as_member.data(setp, {"id": image_id}))["setImageProperty"]["property"] == "1"
     rmp = 'mutation($id: ID!) { removeImageProperty(id: $id, key: "a") { propertiesJson } }'
     got = (await as_member.data(rmp, {"id": image_id}))["removeImageProperty"]
@@ -260,7 +263,8 @@ async def test_mutation_round_trip(as_member: Client) -> None:
     actions = [
         e["action"] for e in (await as_member.data(events, {"id": image_id}))["image"]["events"]
     ]
-    assert actions[-1] == "create" and len(actions) >= 5
+    assert actions[-1] == "create"
+    assert len(actions) >= 5
     dele = "mutation($id: ID!) { deleteImage(id: $id) { id deleted } }"
     assert (await as_member.data(dele, {"id": image_id}))["deleteImage"]["deleted"] is True
     assert (
