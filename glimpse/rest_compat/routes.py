@@ -16,6 +16,7 @@ from starlette.routing import Route
 from glimpse.core.errors import InvalidInput, Unauthenticated
 from glimpse.rest_compat import image_data, images
 from glimpse.rest_compat.errors import error_response
+from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -52,6 +53,13 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/images/{image_id}/actions/deactivate": {"POST": Endpoint(images.deactivate)},
     "/v2/images/{image_id}/actions/reactivate": {"POST": Endpoint(images.reactivate)},
 }
+
+ROUTES.update(
+    {
+        path: {method: Endpoint(handler, body=body) for method, (handler, body) in methods.items()}
+        for path, methods in METADEF_ROUTES.items()
+    }
+)
 
 
 def dispatcher(methods: dict[str, Endpoint]) -> Handler:

@@ -29,17 +29,20 @@ from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.http import GraphQLHTTP
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.metadef_mutations import MetadefMutation
+from glimpse.schema.metadef_types import MetadefNamespace
+from glimpse.schema.metadefs import MetadefQuery
 from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery):
+class Query(ImageQuery, MetadefQuery):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation):
+class Mutation(ImageMutation, MetadefMutation):
     pass
 
 
@@ -74,7 +77,7 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
     return GlimpseSchema(
         query=Query,
         mutation=Mutation,
-        types=[Image],
+        types=[Image, MetadefNamespace],
         extensions=extensions,
         execution_context_class=FastLeafExecutionContext,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),

@@ -1,8 +1,7 @@
 """Custom scalars. GraphQL's ``Int`` is 32-bit; image sizes are not.
 
-The Python types are plain ``NewType``s used in annotations; their GraphQL definitions are
-registered through :data:`SCALAR_MAP` in the schema config (strawberry's current way; the
-class-wrapping form is deprecated).
+The Python types are ``NewType``s; their GraphQL definitions are registered through
+:data:`SCALAR_MAP` in the schema config (Strawberry's supported way).
 """
 
 from __future__ import annotations
@@ -12,19 +11,14 @@ from typing import Any, NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+BigInt = NewType("BigInt", int)
+JSON = NewType("JSON", object)
+
 
 def _parse_bigint(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("BigInt cannot be a boolean")
     return int(value)
-
-
-BigInt = NewType("BigInt", int)
-JSON = NewType("JSON", object)
-
-
-def _identity(v: Any) -> Any:
-    return v
 
 
 SCALAR_MAP: dict[object, ScalarDefinition] = {
@@ -37,8 +31,8 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
     ),
     JSON: strawberry.scalar(
         name="JSON",
-        serialize=_identity,
-        parse_value=_identity,
+        serialize=lambda v: v,
+        parse_value=lambda v: v,
         description="Arbitrary JSON value.",
     ),
 }

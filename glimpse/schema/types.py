@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -14,6 +14,9 @@ from glimpse.models.tables import ImageEvent, ImageMember
 from glimpse.resolvers.images import ImageRecord
 from glimpse.schema.context import Info
 from glimpse.schema.scalars import JSON, BigInt
+
+if TYPE_CHECKING:
+    from glimpse.schema.metadef_types import ImageMetadefProperty
 
 
 @strawberry.enum(description="Lifecycle status of an image (Glance's status machine).")
@@ -227,6 +230,21 @@ class Image:
     ) -> list[ImageEventType]:
         rows = await info.context.loaders.events.load(self.row.id)
         return [ImageEventType.of(e) for e in rows[: max(0, min(first, 100))]]
+
+    @strawberry.field(
+        description="Metadef properties that apply to images (namespaces associated with "
+        "OS::Glance::Image, names with the association's prefix) and this image's values."
+    )
+    async def metadef_properties(
+        self,
+        info: Info,
+        only_set: Annotated[
+            bool, strawberry.argument(description="Only properties this image has a value for.")
+        ] = False,
+    ) -> list[Annotated[ImageMetadefProperty, strawberry.lazy("glimpse.schema.metadef_types")]]:
+        from glimpse.schema.metadef_types import image_metadef_properties
+
+        return await image_metadef_properties(info, self.row.id, only_set)
 
     @strawberry.field(description="REST links for uploading and downloading data.")
     def links(self) -> ImageLinks:
