@@ -121,6 +121,7 @@ class Image:
 
     row: strawberry.Private[ImageRow]
     details: strawberry.Private[ImageRecord | None]
+    prefetched: strawberry.Private[dict[str, Any] | None]
     id: strawberry.ID = strawberry.field(description="Image id (UUID).")
     name: str | None = strawberry.field(description="Display name; not unique.")
     status: ImageStatus = strawberry.field(description="Lifecycle status.")
@@ -151,6 +152,16 @@ class Image:
 
     def __init__(self, row: ImageRow, details: ImageRecord | None = None) -> None:
         self.row, self.details = row, details
+        # Leaf-list relations already in hand, for the executor's fast path (fastpath.py).
+        self.prefetched = (
+            None
+            if details is None
+            else {
+                "tags": details.tags,
+                "properties_json": details.properties,
+                "stores": details.stores,
+            }
+        )
         self.id = strawberry.ID(row.id)
         self.name = row.name
         # The stored strings are the enums' values: graphql-core serialises them with a dict

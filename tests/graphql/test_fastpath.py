@@ -77,6 +77,11 @@ class Probe:
     count: int = strawberry.field(description="Non-null, but None here.")
     label: str | None = strawberry.field(description="Nullable.")
     kind: ProbeKind = strawberry.field(description="An enum.")
+    prefetched: strawberry.Private[dict[str, Any] | None] = None
+
+    @strawberry.field(description="Resolved, or taken from prefetched by the fast path.")
+    def names(self) -> list[str]:
+        return ["resolved"]
 
 
 @strawberry.type(description="Root.")
@@ -87,6 +92,7 @@ class ProbeQuery:
             Probe(count=1, label=None, kind=ProbeKind.A),
             Probe(count=None, label="x", kind=ProbeKind.B),  # type: ignore[arg-type]
             Probe(count=2, label="y", kind="not-a-kind"),  # type: ignore[arg-type]
+            Probe(count=3, label="z", kind=ProbeKind.B, prefetched={"names": ["a", None]}),
         ]
 
 
@@ -94,9 +100,33 @@ async def test_same_errors_for_null_and_invalid_leaves() -> None:
     results = []
     for cls in (FastLeafExecutionContext, StrawberryGraphQLCoreExecutionContext):
         schema = strawberry.Schema(query=ProbeQuery, execution_context_class=cls)
-        r = await schema.execute("{ probes { label count kind } }")
+        r = await schema.execute("{ probes { label count kind names } }")
         results.append((r.data, [(e.message, e.path) for e in r.errors or ()]))
+    # the plain executor ignores ``prefetched`` and resolves; the fast path refuses the
+    # invalid prefetched list and falls back to the resolver too
     assert results[0] == results[1]
     data, errors = results[0]
-    assert data == {"probes": [{"label": None, "count": 1, "kind": "A"}, None, None]}
+    assert data == {
+        "probes": [
+            {"label": None, "count": 1, "kind": "A", "names": ["resolved"]},
+            None,
+            None,
+            {"label": "z", "count": 3, "kind": "B", "names": ["resolved"]},
+        ]
+    }
     assert [p for _, p in errors] == [["probes", 1, "count"], ["probes", 2, "kind"]]
+
+
+async def test_prefetched_values_are_used() -> None:
+    schema = strawberry.Schema(
+        query=PrefetchQuery, execution_context_class=FastLeafExecutionContext
+    )
+    r = await schema.execute("{ probe { names } }")
+    assert r.data == {"probe": {"names": ["from-page"]}}
+
+
+@strawberry.type(description="Root with a prefetched probe.")
+class PrefetchQuery:
+    @strawberry.field(description="A probe whose names were loaded with its parent.")
+    def probe(self) -> Probe:
+        return Probe(count=1, label=None, kind=ProbeKind.A, prefetched={"names": ["from-page"]})
