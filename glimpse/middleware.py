@@ -6,6 +6,7 @@ Kept as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through unt
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,10 +27,18 @@ class RequestContextMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, verifier: Verifier, *, trusted_proxy: bool, minor_versions: int
+        self,
+        app: ASGIApp,
+        verifier: Verifier,
+        *,
+        trusted_proxy: bool,
+        minor_versions: int | Collection[int],
     ) -> None:
         self.app, self.verifier, self.trusted_proxy = app, verifier, trusted_proxy
-        self.minor_versions = minor_versions
+        # A count (2.0 .. 2.N-1) or the advertised minor numbers, which may have gaps.
+        self.minors = frozenset(
+            range(minor_versions) if isinstance(minor_versions, int) else minor_versions
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -62,6 +71,6 @@ class RequestContextMiddleware:
     def _strip_minor_version(self, scope: Scope) -> None:
         """``/v2.N/...`` is ``/v2/...`` for every advertised N."""
         m = _VERSIONED.match(scope.get("path", ""))
-        if m and int(m.group(1)) < self.minor_versions:
+        if m and int(m.group(1)) in self.minors:
             scope["path"] = "/v2" + (m.group(2) or "")
             scope["raw_path"] = scope["path"].encode()

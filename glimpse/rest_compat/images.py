@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from glimpse.core.errors import Forbidden, InvalidInput
-from glimpse.resolvers import images
+from glimpse.resolvers import images, imports
 from glimpse.resolvers.images import ImageCreate, ImagePatch, PatchOp
 from glimpse.rest_compat.listing import page_links, parse_list
 from glimpse.rest_compat.render import image_json
@@ -16,7 +16,6 @@ from glimpse.rest_compat.wire import absolute, ctx_of, deps_of, read_json
 
 PATCH_V21 = "application/openstack-images-v2.1-json-patch"
 PATCH_V20 = "application/openstack-images-v2.0-json-patch"
-IMPORT_METHODS = "glance-direct,web-download,copy-image"
 CREATE_READ_ONLY = ("direct_url", "self", "file", "schema", "stores")
 
 
@@ -29,7 +28,7 @@ async def create(request: Request) -> Response:
     rec = await images.create(deps, ctx, ImageCreate(body))
     headers = {
         "Location": absolute(request, f"/v2/images/{rec.image.id}"),
-        "OpenStack-image-import-methods": IMPORT_METHODS,
+        "OpenStack-image-import-methods": ",".join(imports.methods(deps)),
     }
     if deps.settings.multi_store:
         headers["OpenStack-image-store-ids"] = ",".join(deps.stores.names)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from glimpse.core.config import Settings
 from tests.conftest import token
@@ -81,3 +85,36 @@ async def make_image(client: Client, **fields: Any) -> str:
     data = await client.data(CREATE, {"input": fields})
     image_id: str = data["createImage"]["id"]
     return image_id
+
+
+_COUNTING: ContextVar[bool] = ContextVar("glimpse_test_counting", default=False)
+
+
+class Counter:
+    """SQL statements run on behalf of this test's requests only.
+
+    The in-process task runner polls the same engine from its own task; its statements
+    must not count. Context variables follow the request into DataLoader tasks and into
+    SQLAlchemy's greenlets, so the listener keeps only statements issued under the flag.
+    """
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if _COUNTING.get():
+            self.statements.append(statement)
+
+
+@contextmanager
+def counting(app: Any) -> Iterator[Counter]:
+    """Count the SQL statements of the requests made inside the block."""
+    engine = app.state.deps.db.engine.sync_engine
+    counter = Counter()
+    event.listen(engine, "before_cursor_execute", counter)
+    flag = _COUNTING.set(True)
+    try:
+        yield counter
+    finally:
+        _COUNTING.reset(flag)
+        event.remove(engine, "before_cursor_execute", counter)

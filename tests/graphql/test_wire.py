@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.graphql.conftest import Client, make_image
+from tests.graphql.conftest import Client, counting, make_image
 
 LIST = """
 query($f: ImageFilter, $s: [ImageSort!], $first: Int, $after: String, $last: Int,
@@ -75,27 +75,15 @@ async def test_paging_errors(as_member: Client) -> None:
 
 
 async def test_total_count_only_when_asked(as_member: Client, app: Any) -> None:
-    from sqlalchemy import event
-
     for i in range(3):
         await make_image(as_member, name=f"c{i}")
-    seen: list[str] = []
-
-    def listener(_c: Any, _cu: Any, statement: str, *_: Any) -> None:
-        seen.append(statement.lower())
-
-    engine = app.state.deps.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with counting(app) as counter:
         data = await as_member.data("{ images(first: 2) { totalCount edges { cursor } } }")
-        assert data["images"]["totalCount"] == 3
-        counted = sum("count(" in s for s in seen)
-        seen.clear()
+    assert data["images"]["totalCount"] == 3
+    assert sum("count(" in s.lower() for s in counter.statements) == 1
+    with counting(app) as counter:
         await as_member.data("{ images(first: 2) { edges { cursor } } }")
-        assert counted == 1
-        assert not any("count(" in s for s in seen)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    assert not any("count(" in s.lower() for s in counter.statements)
 
 
 # ------------------------------------------------------------------ filters and sort
