@@ -72,7 +72,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from glimpse.policy.tokens import mint_token
 
     settings = _settings(args)
-    asyncio.run(_upgrade(settings))
+    # Migrate in a child process: the server's supervisor then never imports the ORM stack,
+    # which keeps its resident memory small (it only forks and watches workers).
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "glimpse", "db", "upgrade", "--data-dir",
+                    str(settings.data_dir)], check=True, stdout=subprocess.DEVNULL)
     os.environ["GLIMPSE_DATA_DIR"] = str(settings.data_dir.resolve())
     for name in ("host", "port", "workers"):
         os.environ[f"GLIMPSE_{name.upper()}"] = str(getattr(settings, name))

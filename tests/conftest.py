@@ -33,7 +33,7 @@ from glimpse.policy.tokens import mint_token
 
 REQUIRE_SERVICES = os.environ.get("GLIMPSE_REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get("GLIMPSE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES_IN_DELETE_ORDER: list[str] = []
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def need_service(what: str, reason: str) -> None:
@@ -234,7 +234,7 @@ def start_server(data_dir: Path, env: dict[str, str] | None = None, server: str 
     proc = subprocess.Popen(
         [sys.executable, "-m", "glimpse", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(data_dir), "--server", server, "--workers", str(workers)],
-        env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -98,8 +98,8 @@ async def upload(
     image = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
     try:
-        async with _lease(deps, image.id, lock):
-            stream, inspection = _instrument(deps, image, chunks, expected_size)
+        stream, inspection = _instrument(deps, image, chunks, expected_size)
+        async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
         virtual_size = _verdict(image, inspection, stream.size)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
@@ -244,6 +244,7 @@ async def _finish_upload(
                 "virtual_size": virtual_size,
             },
         )
+        await s.flush()
         return await record_of(s, current)
 
 

@@ -18,6 +18,7 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.types import Image
 
 
@@ -33,17 +34,18 @@ class Mutation(ImageMutation):
 
 def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federation.Schema:
     settings = settings or GraphQLSettings()
+    # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
-        ErrorCodes(),
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
     ]
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
         types=[Image],
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 
 

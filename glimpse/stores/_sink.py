@@ -3,7 +3,8 @@
 Hashing (hashlib releases the GIL on large buffers) and file writes run here so the event
 loop only moves references around. One long-lived thread per job beats ``to_thread`` per
 chunk: no executor round trip per chunk, and two sinks run truly in parallel on two cores.
-The bounded queue gives back-pressure; the event loop never blocks on a full queue.
+The bounded queue gives back-pressure; on a full queue the sender awaits a future the
+worker resolves, so the event loop never blocks and no executor thread is tied up.
 """
 
 from __future__ import annotations
@@ -19,19 +20,27 @@ _STOP: Final = b""  # never a real item: senders skip empty chunks
 _ABORT_JOIN_SECONDS: Final = 10.0
 
 
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # a cancelled sender leaves a cancelled future behind
+        waiter.set_result(None)
+
+
 class ThreadSink:
     """Runs ``consume(chunk)`` for every sent chunk, in order, in one daemon thread.
 
     Errors raised by ``consume`` are kept and re-raised by the next :meth:`send` or by
     :meth:`close`; after an error the thread drains the queue so a sender never blocks.
     Always end with :meth:`close` (success) or :meth:`abort` (any failure): both stop the
-    thread.
+    thread. Create it inside the event loop that will call :meth:`send`.
     """
 
     def __init__(self, consume: Callable[[bytes], object], *, name: str, depth: int = 8) -> None:
         self._consume = consume
         self._queue: queue.Queue[bytes] = queue.Queue(maxsize=max(2, depth))
         self._aborted = False
+        self._loop = asyncio.get_running_loop()
+        self._waiter: asyncio.Future[None] | None = None
+        self._low_water = self._queue.maxsize // 2
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -39,6 +48,7 @@ class ThreadSink:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
+            self._wake_sender()
             if item is _STOP or self._aborted:
                 return
             if self.error is not None:
@@ -53,21 +63,39 @@ class ThreadSink:
             raise self.error
 
     async def send(self, chunk: bytes) -> None:
-        """Queue a non-empty chunk; waits (off the loop) only when the queue is full."""
+        """Queue a non-empty chunk; when the queue is full, wait without blocking the loop."""
         self._raise_if_failed()
-        if not chunk:
-            return
-        try:
-            self._queue.put_nowait(chunk)
-        except queue.Full:
-            await asyncio.to_thread(self._queue.put, chunk)
+        if chunk:
+            await self._put(chunk)
+
+    async def _put(self, item: bytes) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                waiter = self._loop.create_future()
+                self._waiter = waiter
+                if not self._queue.full():  # the worker took one before it saw the waiter
+                    self._waiter = None
+                    continue
+                await waiter
+
+    def _wake_sender(self) -> None:
+        """Worker side: resume a waiting sender once the queue is half empty.
+
+        Waking at a low-water mark (not on every item) lets the sender refill the queue in
+        one burst, so the loop is woken once per ``depth / 2`` chunks, not per chunk.
+        """
+        waiter = self._waiter
+        if waiter is not None and self._queue.qsize() <= self._low_water:
+            self._waiter = None
+            with suppress(RuntimeError):  # loop already closed: nobody is waiting any more
+                self._loop.call_soon_threadsafe(_resolve, waiter)
 
     async def close(self) -> None:
         """Flush: wait until every queued chunk is consumed, then re-raise any error."""
-        try:
-            self._queue.put_nowait(_STOP)
-        except queue.Full:
-            await asyncio.to_thread(self._queue.put, _STOP)
+        await self._put(_STOP)
         await asyncio.to_thread(self._thread.join)
         self._raise_if_failed()
 

@@ -29,8 +29,10 @@ class BlobStore(Protocol):
       * ``put`` consumes ``chunks`` to the end and makes the blob visible atomically. If the
         iterator or the medium raises, nothing remains under ``key`` (no temp file, no
         multipart upload) and the exception propagates unchanged.
-      * ``open(uri, start, end)`` yields bytes ``[start, end)`` (``end=None``: to the end).
-        Raises :class:`NotFound` for a missing blob.
+      * ``open(uri, start, end)`` yields bytes ``[start, end)`` (``end=None``: to the end;
+        ``end`` is clamped to the size). A negative ``start`` means the last ``-start`` bytes
+        (HTTP ``bytes=-N``; ``end`` must then be ``None``). A range starting at or past the
+        end is empty. Raises :class:`NotFound` for a missing blob (see ``keys.ByteRange``).
       * ``stat`` returns the size, or ``None`` when absent. ``delete`` is idempotent.
       * ``local_path`` returns a file path when the blob is a plain local file (fast path for
         downloads), else ``None``. ``presign`` returns a short-lived URL or ``None``.

@@ -66,6 +66,11 @@ class FormatInspection:
         self._live = []
 
     @property
+    def active_inspectors(self) -> int:
+        """How many inspectors still read each chunk (0 once the headers are understood)."""
+        return len(self._live)
+
+    @property
     def size(self) -> int:
         """Bytes observed."""
         return self._size

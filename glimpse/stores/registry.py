@@ -10,7 +10,6 @@ from glimpse.core.errors import InvalidInput
 from glimpse.stores.base import BlobStore
 from glimpse.stores.filesystem import FilesystemStore
 from glimpse.stores.memory import MemoryStore
-from glimpse.stores.s3 import S3Store
 
 
 @runtime_checkable
@@ -28,6 +27,9 @@ def _filesystem(config: StoreConfig) -> BlobStore:
 
 
 def _s3(config: StoreConfig) -> BlobStore:
+    # Imported on demand: botocore costs ~0.4 s and ~30 MB per process that never uses S3.
+    from glimpse.stores.s3 import S3Store
+
     return S3Store(config.name, config.options, read_only=config.read_only)
 
 

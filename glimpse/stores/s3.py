@@ -186,7 +186,9 @@ class S3Store:
         self, object_key: str, uri: str, start: int, end: int | None
     ) -> AsyncIterator[bytes]:
         header = _range_header(start, end)
-        if header == "":
+        if header == "":  # empty range: no GET, but a missing blob is still NotFound
+            if await self.stat(uri) is None:
+                raise NotFound(f"blob {uri} not found")
             return
         client = await self._s3()
         extra = {"Range": header} if header else {}

@@ -139,6 +139,8 @@ async def test_missing_blob(store: BlobStore) -> None:
     assert await store.stat(missing) is None
     with pytest.raises(NotFound):
         await collect(store.open(missing))
+    with pytest.raises(NotFound):
+        await collect(store.open(missing, 10, 5))
     await store.delete(missing)
 
 

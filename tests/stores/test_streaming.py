@@ -1,0 +1,141 @@
+"""HashingStream: digests, size limits, error propagation, and that its threads stop."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+
+from glimpse.core.errors import InvalidInput, PayloadTooLarge
+from glimpse.stores.streaming import HashingStream
+from tests.stores.drivers import MiB, chunks_of
+
+
+class Boom(Exception):
+    pass
+
+
+def hash_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("hash-")]
+
+
+async def drain(stream: HashingStream) -> list[bytes]:
+    return [chunk async for chunk in stream]
+
+
+@pytest.mark.parametrize(
+    ("size", "chunk"), [(0, 1), (1, 1), (5 * MiB + 7, 100_003), (3 * MiB, MiB)]
+)
+async def test_digests_and_size_match_hashlib(size: int, chunk: int) -> None:
+    data = os.urandom(size)
+    hs = HashingStream(chunks_of(data, chunk))
+    blocks = await drain(hs)
+    assert b"".join(blocks) == data
+    assert hs.size == size
+    assert hs.md5 == hashlib.md5(data).hexdigest()
+    assert hs.sha512 == hashlib.sha512(data).hexdigest()
+    assert not hs.threads_alive
+
+
+async def test_small_chunks_are_coalesced_big_ones_pass_through() -> None:
+    data = os.urandom(3 * MiB)
+    blocks = await drain(HashingStream(chunks_of(data, 64 * 1024)))
+    assert [len(b) for b in blocks] == [MiB, MiB, MiB]
+    big = [os.urandom(2 * MiB)]
+
+    async def source() -> AsyncIterator[bytes]:
+        for b in big:
+            yield b
+
+    (only,) = await drain(HashingStream(source()))
+    assert only is big[0]
+
+
+async def test_observers_see_every_byte() -> None:
+    data = os.urandom(2 * MiB + 5)
+    seen = bytearray()
+    await drain(HashingStream(chunks_of(data), observers=[seen.extend]))
+    assert bytes(seen) == data
+
+
+async def test_cap_exceeded_raises_early_and_threads_stop() -> None:
+    produced = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal produced
+        while True:
+            produced += 256 * 1024
+            yield b"\0" * (256 * 1024)
+
+    hs = HashingStream(endless(), max_size=4 * MiB)
+    with pytest.raises(PayloadTooLarge):
+        await drain(hs)
+    assert produced <= 6 * MiB
+    assert not hs.threads_alive
+    assert hash_threads() == []
+
+
+async def test_cap_equal_to_size_is_fine() -> None:
+    hs = HashingStream(chunks_of(b"x" * 1000), max_size=1000)
+    await drain(hs)
+    assert hs.size == 1000
+
+
+@pytest.mark.parametrize("expected", [999, 1001])
+async def test_expected_size_mismatch(expected: int) -> None:
+    hs = HashingStream(chunks_of(b"x" * 1000), expected_size=expected)
+    with pytest.raises(InvalidInput, match="declared size"):
+        await drain(hs)
+    assert not hs.threads_alive
+    with pytest.raises(RuntimeError):
+        _ = hs.md5
+
+
+async def test_source_error_propagates_unchanged() -> None:
+    error = Boom("disconnect")
+
+    async def failing() -> AsyncIterator[bytes]:
+        yield os.urandom(3 * MiB)
+        raise error
+
+    hs = HashingStream(failing())
+    with pytest.raises(Boom) as caught:
+        await drain(hs)
+    assert caught.value is error
+    assert not hs.threads_alive
+
+
+async def test_consumer_stopping_early_stops_threads() -> None:
+    async with HashingStream(chunks_of(os.urandom(8 * MiB))) as hs:
+        async for _ in hs:
+            break
+    assert not hs.threads_alive
+
+
+async def test_cancellation_stops_threads() -> None:
+    started = asyncio.Event()
+
+    async def stalling() -> AsyncIterator[bytes]:
+        yield os.urandom(2 * MiB)
+        started.set()
+        await asyncio.Event().wait()
+        yield b""
+
+    hs = HashingStream(stalling())
+    task = asyncio.create_task(drain(hs))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not hs.threads_alive
+
+
+async def test_iterates_only_once() -> None:
+    hs = HashingStream(chunks_of(b"abc"))
+    await drain(hs)
+    with pytest.raises(RuntimeError):
+        aiter(hs)
