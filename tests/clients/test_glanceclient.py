@@ -27,7 +27,8 @@ def test_list_pages_through_next_links(live_server: LiveServer) -> None:
     assert sorted(listed) == sorted(ids)
     # default glanceclient sort (name asc) is honoured by the server across pages
     names = [i["name"] for i in gc.images.list(page_size=2, sort_key="name", sort_dir="asc")]
-    assert names == sorted(names) and len(names) == 7
+    assert names == sorted(names)
+    assert len(names) == 7
 
 
 def test_image_lifecycle(live_server: LiveServer) -> None:
@@ -37,7 +38,8 @@ def test_image_lifecycle(live_server: LiveServer) -> None:
     image = gc.images.create(
         name="lib", disk_format="raw", container_format="bare", visibility="shared", foo="bar"
     )
-    assert image["status"] == "queued" and image["foo"] == "bar"
+    assert image["status"] == "queued"
+    assert image["foo"] == "bar"
     gc.images.upload(image["id"], io.BytesIO(data), image_size=len(data))
     image = gc.images.get(image["id"])
     assert image["status"] == "active"
@@ -114,8 +116,20 @@ def test_glance_cli(live_server: LiveServer, home: Path, tmp_path: Path) -> None
     data = payload()
     src.write_bytes(data)
     out = glance(
-        live_server, owner, home, "image-create", "--name", "cli", "--disk-format", "raw",
-        "--container-format", "bare", "--property", "color=red", "--file", str(src),
+        live_server,
+        owner,
+        home,
+        "image-create",
+        "--name",
+        "cli",
+        "--disk-format",
+        "raw",
+        "--container-format",
+        "bare",
+        "--property",
+        "color=red",
+        "--file",
+        str(src),
     )
     image_id = _field(out, "id")
     assert _field(out, "status") == "active"
@@ -125,9 +139,21 @@ def test_glance_cli(live_server: LiveServer, home: Path, tmp_path: Path) -> None
     glance(live_server, owner, home, "image-download", image_id, "--file", str(dst))
     assert dst.read_bytes() == data
 
-    out = glance(live_server, owner, home, "image-update", image_id, "--name", "cli2",
-                 "--property", "size_hint=big", "--remove-property", "color")
-    assert _field(out, "name") == "cli2" and _field(out, "size_hint") == "big"
+    out = glance(
+        live_server,
+        owner,
+        home,
+        "image-update",
+        image_id,
+        "--name",
+        "cli2",
+        "--property",
+        "size_hint=big",
+        "--remove-property",
+        "color",
+    )
+    assert _field(out, "name") == "cli2"
+    assert _field(out, "size_hint") == "big"
     glance(live_server, owner, home, "image-tag-update", image_id, "t1")
     assert "t1" in _field(glance(live_server, owner, home, "image-show", image_id), "tags")
     glance(live_server, owner, home, "image-deactivate", image_id)

@@ -25,9 +25,7 @@ def connect(server: LiveServer, owner: str, *, auth_none: bool = False) -> Any:
     """``admin_token`` needs the versioned endpoint; ``none`` runs version discovery."""
     common: dict[str, Any] = {"load_yaml_config": False, "load_envvars": False}
     if auth_none:
-        return openstack.connect(
-            auth_type="none", image_endpoint_override=server.url, **common
-        )
+        return openstack.connect(auth_type="none", image_endpoint_override=server.url, **common)
     return openstack.connect(
         auth_type="admin_token",
         auth={"endpoint": f"{server.url}/v2", "token": server.token(owner)},
@@ -64,11 +62,18 @@ def test_sdk_image_lifecycle(live_server: LiveServer, tmp_path: Path) -> None:
     src = tmp_path / "disk.raw"
     src.write_bytes(data)
     image = conn.image.create_image(
-        "sdk", filename=str(src), disk_format="raw", container_format="bare",
-        visibility="shared", allow_duplicates=True, wait=True, meta={"color": "red"},
+        "sdk",
+        filename=str(src),
+        disk_format="raw",
+        container_format="bare",
+        visibility="shared",
+        allow_duplicates=True,
+        wait=True,
+        meta={"color": "red"},
     )
     image = conn.image.get_image(image.id)
-    assert image.status == "active" and image.checksum == hashlib.md5(data).hexdigest()
+    assert image.status == "active"
+    assert image.checksum == hashlib.md5(data).hexdigest()
     assert image.properties["color"] == "red"
 
     out = tmp_path / "out.raw"
@@ -113,8 +118,22 @@ def test_openstack_cli(live_server: LiveServer, home: Path, tmp_path: Path) -> N
     data = payload()
     src = tmp_path / "disk.raw"
     src.write_bytes(data)
-    created = osc(live_server, owner, home, "image", "create", "--file", str(src),
-                  "--disk-format", "raw", "--property", "k=v", "cli", "-f", "json")
+    created = osc(
+        live_server,
+        owner,
+        home,
+        "image",
+        "create",
+        "--file",
+        str(src),
+        "--disk-format",
+        "raw",
+        "--property",
+        "k=v",
+        "cli",
+        "-f",
+        "json",
+    )
     assert created["status"] == "active"
     assert created["checksum"] == hashlib.md5(data).hexdigest()
 
@@ -122,10 +141,23 @@ def test_openstack_cli(live_server: LiveServer, home: Path, tmp_path: Path) -> N
     osc(live_server, owner, home, "image", "save", "--file", str(out), created["id"])
     assert out.read_bytes() == data
 
-    osc(live_server, owner, home, "image", "set", "--name", "cli2", "--tag", "t1",
-        "--property", "k=w", created["id"])
+    osc(
+        live_server,
+        owner,
+        home,
+        "image",
+        "set",
+        "--name",
+        "cli2",
+        "--tag",
+        "t1",
+        "--property",
+        "k=w",
+        created["id"],
+    )
     shown = osc(live_server, owner, home, "image", "show", created["id"], "-f", "json")
-    assert shown["name"] == "cli2" and shown["tags"] == ["t1"]
+    assert shown["name"] == "cli2"
+    assert shown["tags"] == ["t1"]
     assert shown["properties"]["k"] == "w"
     osc(live_server, owner, home, "image", "set", "--deactivate", created["id"])
     shown = osc(live_server, owner, home, "image", "show", created["id"], "-f", "json")
