@@ -18,6 +18,7 @@ PERSONAS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "p1_reader": ("P1", ("reader",)),
     "p2": ("P2", ("member", "reader")),
     "p3": ("P3", ("member", "reader")),
+    "p4": ("P4", ("member", "reader")),
     "noproject": (None, ("member", "reader")),
 }
 
