@@ -39,42 +39,61 @@ def _q(name: str, text: str, kind: str = "string", **extra: Any) -> dict[str, An
     return {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
 
 
-def _repeat(name: str, text: str) -> dict[str, Any]:
+def _repeat(name: str, text: str, **item: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
         "required": False,
         "description": text,
         "explode": True,
-        "schema": {"type": "array", "items": {"type": "string"}},
+        "schema": {"type": "array", "items": {"type": "string", **item}},
     }
 
 
+_BOOL_ANY_CASE = ["true", "false", "True", "False", "TRUE", "FALSE"]
+_SORT_KEYS = ["name", "status", "container_format", "disk_format", "size", "id", "created_at",
+              "updated_at"]  # fmt: skip
+_TIME = r"^((gt|gte|lt|lte|eq|neq):)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+
 LIST_PARAMS: Final = [
     _q("limit", "Page size (default 25, capped at 1000).", "integer", minimum=0),
-    _q("marker", "Id of the last image of the previous page."),
-    _repeat("sort_key", "Sort key(s): name, status, container_format, disk_format, size, ..."),
-    _repeat("sort_dir", "asc or desc, once or once per sort_key."),
+    _q("marker", "Id of the last image of the previous page (unknown id: 400).", format="uuid"),
+    _repeat("sort_key", "Sort key(s).", enum=_SORT_KEYS),
+    _repeat("sort_dir", "asc or desc, once or once per sort_key.", enum=["asc", "desc"]),
     _q("sort", "Alternative syntax: name:asc,size:desc (not with sort_key/sort_dir)."),
-    _q("name", "Exact name, or in:a,b."),
+    _q("name", "Exact name, or in:a,b, or eq:<name containing ':'>."),
     _q("id", "Exact id, or in:a,b."),
     _q("status", "Exact status, or in:a,b."),
     _q("container_format", "Exact container format, or in:a,b."),
     _q("disk_format", "Exact disk format, or in:a,b."),
-    _q("visibility", "public, private, shared, community or all."),
-    _q("member_status", "pending, accepted (default), rejected or all."),
+    _q(
+        "visibility", "Visibility filter.", enum=["public", "private", "shared", "community", "all"]
+    ),  # fmt: skip
+    _q(
+        "member_status",
+        "Member status of shared images (default accepted).",
+        enum=["pending", "accepted", "rejected", "all"],
+    ),  # fmt: skip
     _q("owner", "Owner project."),
     _repeat("tag", "Tag; repeat for all-of."),
     _q("size_min", "Minimum size in bytes.", "integer"),
     _q("size_max", "Maximum size in bytes.", "integer"),
-    _q("os_hidden", "true or false (default false)."),
-    _q("protected", "true or false."),
+    _q("os_hidden", "true or false, any case (default false).", enum=_BOOL_ANY_CASE),
+    _q("protected", "true or false (exactly).", enum=["true", "false"]),
     _q("checksum", "MD5 of the data."),
     _q("os_hash_value", "Secure hash of the data."),
-    _repeat("created_at", "[gt|gte|lt|lte|eq|neq]:<ISO 8601 time>."),
-    _repeat("updated_at", "[gt|gte|lt|lte|eq|neq]:<ISO 8601 time>."),
-    _repeat("property", "Custom property: key=value (equals) or key~value (contains)."),
-    _repeat("metadata", "Base field: field=value (equals) or field~value (contains)."),
+    _repeat("created_at", "[gt|gte|lt|lte|eq|neq:]<ISO 8601 UTC time>.", pattern=_TIME),
+    _repeat("updated_at", "[gt|gte|lt|lte|eq|neq:]<ISO 8601 UTC time>.", pattern=_TIME),
+    _repeat(
+        "property",
+        "Custom property: key=value (equals) or key~value (contains).",
+        pattern="^[^=~]+[=~]",
+    ),  # fmt: skip
+    _repeat(
+        "metadata",
+        "Base field: field=value (equals) or field~value (contains).",
+        pattern="^[^=~]+[=~]",
+    ),  # fmt: skip
 ]
 
 
