@@ -51,8 +51,16 @@ def _repeat(name: str, text: str, **item: Any) -> dict[str, Any]:
 
 
 _BOOL_ANY_CASE = ["true", "false", "True", "False", "TRUE", "FALSE"]
-_SORT_KEYS = ["name", "status", "container_format", "disk_format", "size", "id", "created_at",
-              "updated_at"]  # fmt: skip
+_SORT_KEYS = [
+    "name",
+    "status",
+    "container_format",
+    "disk_format",
+    "size",
+    "id",
+    "created_at",
+    "updated_at",
+]
 _TIME = r"^((gt|gte|lt|lte|eq|neq):)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 LIST_PARAMS: Final = [
@@ -68,12 +76,12 @@ LIST_PARAMS: Final = [
     _q("disk_format", "Exact disk format, or in:a,b."),
     _q(
         "visibility", "Visibility filter.", enum=["public", "private", "shared", "community", "all"]
-    ),  # fmt: skip
+    ),
     _q(
         "member_status",
         "Member status of shared images (default accepted).",
         enum=["pending", "accepted", "rejected", "all"],
-    ),  # fmt: skip
+    ),
     _q("owner", "Owner project."),
     _repeat("tag", "Tag; repeat for all-of."),
     _q("size_min", "Minimum size in bytes.", "integer"),
@@ -88,12 +96,12 @@ LIST_PARAMS: Final = [
         "property",
         "Custom property: key=value (equals) or key~value (contains).",
         pattern="^[^=~]+[=~]",
-    ),  # fmt: skip
+    ),
     _repeat(
         "metadata",
         "Base field: field=value (equals) or field~value (contains).",
         pattern="^[^=~]+[=~]",
-    ),  # fmt: skip
+    ),
 ]
 
 
