@@ -149,7 +149,7 @@ def routes() -> list[Route]:
         Route(path, dispatcher(methods), methods=ALL_METHODS) for path, methods in ROUTES.items()
     ]
     return [
-        Route("/", root, methods=["GET", "HEAD"]),
+        Route("/", root, methods=ALL_METHODS),  # also unknown version prefixes (middleware)
         Route("/versions", versions, methods=["GET", "HEAD"]),
         *table,
     ]

@@ -159,3 +159,17 @@ async def test_tag_paths_are_url_decoded(api: Api) -> None:
 async def test_non_uuid_ids_are_404(api: Api) -> None:
     for url in ("/v2/images/abc", "/v2/images/abc/file", "/v2/images/abc/members"):
         assert (await api.get(url)).status_code == 404, url
+
+
+async def test_unknown_versions_answer_the_versions_document(api: Api) -> None:
+    for url in ("/v1/images", "/v3/images", "/v2.99/images", "/v1", "/v1.1/images/x"):
+        r = await api.get(url)
+        assert r.status_code == 300, url
+        assert r.json()["versions"][0]["id"] == "v2.7"
+    image = await api.create(name="neg")
+    r = await api.get(
+        f"/images/{image['id']}", headers={"Accept": "application/vnd.openstack.images-v2"}
+    )
+    assert r.status_code == 200
+    assert r.json()["name"] == "neg"
+    assert (await api.get("/v2.1/images/%FF")).status_code == 400
