@@ -130,11 +130,33 @@ def _operation(path: str, method: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def all_operations() -> dict[str, dict[str, dict[str, Any]]]:
-    """The operation table plus one GET per schema document."""
-    ops = dict(OPERATIONS)
+    """The operation table, one GET per schema document, and a generic description for any
+    route another area added to the route table without describing it precisely."""
+    from glimpse.rest_compat.routes import ROUTES  # late: routes imports this module
+
+    ops = {path: dict(methods) for path, methods in OPERATIONS.items()}
     for name in schemas.documents():
         ops[f"/v2/schemas/{name}"] = {"GET": op(f"JSON schema '{name}'", {200: "Any"}, (400, 401))}
+    for path, methods in ROUTES.items():
+        for method, endpoint in methods.items():
+            if method not in ops.get(path, {}):
+                ops.setdefault(path, {})[method] = _generic(path, method, endpoint)
     return ops
+
+
+def _generic(path: str, method: str, endpoint: Any) -> dict[str, Any]:
+    params = [
+        {"name": seg[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+        for seg in path.split("/")
+        if seg.startswith("{")
+    ]
+    body = None
+    if endpoint.body and method != "GET":
+        body = {"required": False, "content": {"application/json": {"schema": {}}}}
+    ok: dict[int, str | None] = {200: "Any", 201: "Any", 202: None, 204: None}
+    errors = (400, 401, 403, 404, 409, 413, 415)
+    summary = endpoint.summary or f"{method} {path}"
+    return op(summary, ok, errors, params=params, body=body, public=not endpoint.auth)
 
 
 @cache
