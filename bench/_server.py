@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import LiveServer, start_server, stop_server  # noqa: E402
+from tests.conftest import LiveServer, start_server, stop_server
 
 __all__ = ["LiveServer", "RssSampler", "start_server", "stop_server"]
 

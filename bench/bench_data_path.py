@@ -45,8 +45,10 @@ def hash_baseline(path: Path) -> float:
             h.update(b)
 
     start = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(h,)) for h in
-               (hashlib.md5(usedforsecurity=False), hashlib.sha512())]
+    threads = [
+        threading.Thread(target=run, args=(h,))
+        for h in (hashlib.md5(usedforsecurity=False), hashlib.sha512())
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -55,8 +57,11 @@ def hash_baseline(path: Path) -> float:
 
 
 def create(url: str, token: str) -> str:
-    r = httpx.post(f"{url}/v2/images", headers={"X-Auth-Token": token},
-                   json={"name": "bench", "disk_format": "raw", "container_format": "bare"})
+    r = httpx.post(
+        f"{url}/v2/images",
+        headers={"X-Auth-Token": token},
+        json={"name": "bench", "disk_format": "raw", "container_format": "bare"},
+    )
     r.raise_for_status()
     return str(r.json()["id"])
 
@@ -70,11 +75,23 @@ def curl(*args: str) -> float:
 def upload(url: str, token: str, path: Path, chunked: bool) -> tuple[float, str]:
     """Seconds for one upload of ``path`` into a new image, and that image's id."""
     iid = create(url, token)
-    body = ["-H", "Transfer-Encoding: chunked", "-T", str(path)] if chunked else [
-        "--data-binary", f"@{path}"]
-    seconds = curl("-X", "PUT", "-H", f"X-Auth-Token: {token}", "-H", "Expect:",
-                   "-H", "Content-Type: application/octet-stream", *body,
-                   f"{url}/v2/images/{iid}/file")
+    body = (
+        ["-H", "Transfer-Encoding: chunked", "-T", str(path)]
+        if chunked
+        else ["--data-binary", f"@{path}"]
+    )
+    seconds = curl(
+        "-X",
+        "PUT",
+        "-H",
+        f"X-Auth-Token: {token}",
+        "-H",
+        "Expect:",
+        "-H",
+        "Content-Type: application/octet-stream",
+        *body,
+        f"{url}/v2/images/{iid}/file",
+    )
     return seconds, iid
 
 
@@ -100,8 +117,10 @@ def main() -> None:
         hdr = ["-H", f"X-Auth-Token: {tok}"]
         best = min(curl(*hdr, f"{server.url}/v2/images/{iid}/file") for _ in range(3))
         results["download_MBps"] = size / best / 1e6
-        best = min(curl(*hdr, "-H", "Range: bytes=1048576-", f"{server.url}/v2/images/{iid}/file")
-                   for _ in range(3))
+        best = min(
+            curl(*hdr, "-H", "Range: bytes=1048576-", f"{server.url}/v2/images/{iid}/file")
+            for _ in range(3)
+        )
         results["download_ranged_MBps"] = (size - MiB) / best / 1e6
         if args.rss_size_mib:
             big = root / "big.bin"
@@ -115,8 +134,9 @@ def main() -> None:
         stop_server(server)
         subprocess.run(["rm", "-rf", str(root)], check=False)
     results["upload_ratio_vs_hash"] = results["upload_length_MBps"] / results["hash_baseline_MBps"]
-    results["upload_chunked_ratio_vs_hash"] = (results["upload_chunked_MBps"]
-                                               / results["hash_baseline_MBps"])
+    results["upload_chunked_ratio_vs_hash"] = (
+        results["upload_chunked_MBps"] / results["hash_baseline_MBps"]
+    )
     results["download_GBps"] = results["download_MBps"] / 1000
     print(json.dumps({k: round(v, 2) for k, v in results.items()}, indent=2))
 

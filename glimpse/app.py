@@ -15,7 +15,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from glimpse.core.config import Settings, load_settings
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await deps.stores.close()
         await deps.db.dispose()
 
-    routes = [
+    routes: list[BaseRoute] = [
         *rest_routes.routes(),
         Route("/healthz", healthz),
         Route("/graphql", graphql_app(settings.graphql), methods=["GET", "POST"]),

@@ -76,8 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # which keeps its resident memory small (it only forks and watches workers).
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "glimpse", "db", "upgrade", "--data-dir",
-                    str(settings.data_dir)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "glimpse", "db", "upgrade", "--data-dir", str(settings.data_dir)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     os.environ["GLIMPSE_DATA_DIR"] = str(settings.data_dir.resolve())
     for name in ("host", "port", "workers"):
         os.environ[f"GLIMPSE_{name.upper()}"] = str(getattr(settings, name))
@@ -159,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Feature packages add sub-commands here: name -> function(subparser) that sets func.
 EXTENSIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+
+def _register_metadefs(parser: argparse.ArgumentParser) -> None:
+    from glimpse.cli_metadefs import register
+
+    register(parser)
+
+
+EXTENSIONS["metadefs"] = _register_metadefs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,10 @@ apt_install() {
 # qemu-img: resize action and format tests.
 apt_install qemu-utils
 if [ "$MODE" = test ]; then
-  apt_install chromium postgresql nodejs npm
+  apt_install chromium postgresql
+  # Node runs the federation gateway and GraphQL-over-HTTP audit tests. Machines that ship
+  # node with its own npm must keep it (Debian's npm package would conflict).
+  command -v npm >/dev/null || apt_install nodejs npm
 fi
 
 if [ ! -x .venv/bin/python ]; then

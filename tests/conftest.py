@@ -32,7 +32,9 @@ from glimpse.core.context import Principal, RequestContext
 from glimpse.policy.tokens import mint_token
 
 REQUIRE_SERVICES = os.environ.get("GLIMPSE_REQUIRE_SERVICES") == "1"
-PG_ADMIN_URL = os.environ.get("GLIMPSE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "GLIMPSE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -69,7 +71,7 @@ def pg_database() -> Iterator[str]:
 
     try:
         asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         need_service("PostgreSQL", f"{PG_ADMIN_URL}: {exc}")
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
@@ -164,8 +166,9 @@ def ctx(project: str | None, *roles: str, user: str = "u") -> RequestContext:
         expanded |= {"member", "reader"}
     if "member" in expanded:
         expanded.add("reader")
-    return RequestContext(Principal(user_id=f"{user}-{project}", project_id=project,
-                                    roles=frozenset(expanded)))
+    return RequestContext(
+        Principal(user_id=f"{user}-{project}", project_id=project, roles=frozenset(expanded))
+    )
 
 
 @dataclass
@@ -191,7 +194,9 @@ def personas() -> Personas:
 
 
 def token(settings: Settings, project: str | None, *roles: str, user: str = "u") -> str:
-    return mint_token(settings, user=user, project=project, roles=list(roles) or ["member", "reader"])
+    return mint_token(
+        settings, user=user, project=project, roles=list(roles) or ["member", "reader"]
+    )
 
 
 # ---------------------------------------------------------------------------- HTTP
@@ -225,22 +230,42 @@ class LiveServer:
         return token(self.settings, project, *(roles or ("member", "reader")), user=user)
 
 
-def start_server(data_dir: Path, env: dict[str, str] | None = None, server: str = "granian",
-                 workers: int = 1) -> LiveServer:
+def start_server(
+    data_dir: Path, env: dict[str, str] | None = None, server: str = "granian", workers: int = 1
+) -> LiveServer:
     """``glimpse serve`` in a subprocess on a free loopback port; waits for /healthz."""
     port = free_port()
     full_env = {**os.environ, "GLIMPSE_DATA_DIR": str(data_dir), **(env or {})}
     log = open(data_dir.parent / f"server-{port}.log", "wb")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "glimpse", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir), "--server", server, "--workers", str(workers)],
-        env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "glimpse",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--server",
+            server,
+            "--workers",
+            str(workers),
+        ],
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {(data_dir.parent / f'server-{port}.log').read_text()}")
+            raise RuntimeError(
+                f"server exited: {(data_dir.parent / f'server-{port}.log').read_text()}"
+            )
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 break
@@ -250,8 +275,10 @@ def start_server(data_dir: Path, env: dict[str, str] | None = None, server: str 
     else:
         proc.kill()
         raise RuntimeError("server did not become healthy in 60 s")
-    settings = load_settings(env={k: v for k, v in full_env.items() if k.startswith("GLIMPSE_")},
-                             overrides={"data_dir": str(data_dir)})
+    settings = load_settings(
+        env={k: v for k, v in full_env.items() if k.startswith("GLIMPSE_")},
+        overrides={"data_dir": str(data_dir)},
+    )
     return LiveServer(url=url, data_dir=data_dir, settings=settings, process=proc)
 
 

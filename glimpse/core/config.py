@@ -112,6 +112,9 @@ class Settings:
     stores: tuple[StoreConfig, ...] = ()
     show_multiple_locations: bool = False
     show_image_direct_url: bool = False
+    # Beyond Glance: check image property values against the metadef definitions that apply
+    # to images (type, enum, minimum/maximum, pattern); off by default, as Glance never checks.
+    validate_image_properties: bool = False
     auth: AuthSettings = field(default_factory=AuthSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
@@ -152,10 +155,13 @@ def load_settings(
     merged = _merge_env(Settings, raw, env, "GLIMPSE_")
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
     merged.setdefault("data_dir", str(data_dir))
-    return _build(Settings, merged)
+    settings: Settings = _build(Settings, merged)
+    return settings
 
 
-def _merge_env(cls: type[Any], raw: dict[str, Any], env: Mapping[str, str], prefix: str) -> dict:
+def _merge_env(
+    cls: Any, raw: dict[str, Any], env: Mapping[str, str], prefix: str
+) -> dict[str, Any]:
     out = dict(raw)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -171,7 +177,7 @@ def _merge_env(cls: type[Any], raw: dict[str, Any], env: Mapping[str, str], pref
     return out
 
 
-def _build(cls: type[Any], raw: Mapping[str, Any]) -> Any:
+def _build(cls: Any, raw: Mapping[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(raw) - known

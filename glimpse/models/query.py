@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -20,11 +20,11 @@ from sqlmodel import select as sm_select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from glimpse.core.errors import InvalidInput
-from glimpse.models.tables import Image, ImageProperty, ImageTag
+from glimpse.models.tables import Image, ImageProperty, ImageTag, table_of
 
-I = Image.__table__.c  # noqa: E741
-P = ImageProperty.__table__.c
-T = ImageTag.__table__.c
+I = table_of(Image).c  # noqa: E741
+P = table_of(ImageProperty).c
+T = table_of(ImageTag).c
 
 Op = Literal["eq", "neq", "in", "gt", "gte", "lt", "lte", "contains"]
 Direction = Literal["asc", "desc"]
@@ -245,17 +245,20 @@ def _escape_like(s: str) -> str:
 def _field_filter(f: FieldFilter) -> ColumnElement[bool]:
     if f.field not in IMAGE_FIELDS:
         raise InvalidInput(f"Unknown filter field: {f.field}")
+    col: Any
     col, kind = IMAGE_FIELDS[f.field]
     if f.op in ORDERED_OPS and kind not in ("int", "time"):
         raise InvalidInput(f"Operator '{f.op}' is not supported for '{f.field}'")
     if f.op == "in":
-        return col.in_([_typed(kind, f.field, v) for v in f.value])
+        found: ColumnElement[bool] = col.in_([_typed(kind, f.field, v) for v in f.value])
+        return found
     if f.op == "contains":
         if kind != "str":
             raise InvalidInput(f"Substring match is not supported for '{f.field}'")
-        return col.like("%" + _escape_like(str(f.value)) + "%", escape="\\")
+        like: ColumnElement[bool] = col.like("%" + _escape_like(str(f.value)) + "%", escape="\\")
+        return like
     value = _typed(kind, f.field, f.value)
-    ops = {
+    ops: dict[str, Callable[[], ColumnElement[bool]]] = {
         "eq": lambda: col.is_(None) if value is None else col == value,
         "neq": lambda: col.is_not(None) if value is None else or_(col != value, col.is_(None)),
         "gt": lambda: col > value,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from glimpse.core.context import Principal
-from glimpse.models.tables import Image, ImageMember
+from glimpse.models.tables import Image, ImageMember, table_of
 
-I = Image.__table__.c  # noqa: E741 - short alias keeps predicates readable
-M = ImageMember.__table__.c
+I = table_of(Image).c  # noqa: E741 - short alias keeps predicates readable
+M = table_of(ImageMember).c
 
 
 def _member_of(project: str, statuses: tuple[str, ...] | None) -> ColumnElement[bool]:

@@ -97,7 +97,11 @@ GLANCE: Final[dict[str, str]] = {
     "manage_image_cache": "admin",
     "stores_info_detail": "admin or service",
     "delete_image_location": "admin",
-    "get_metadef_namespace": "admin or reader or public_or_community",
+    # Metadefs: reads of public namespaces and the caller's project's own (the SQL scope in
+    # glimpse.resolvers.metadefs agrees); every write is admin-only, as in Glance.
+    "get_metadef_namespace": "admin or owner_reader or reader and public_or_community",
+    "get_metadef_namespaces": "admin or reader",
+    "get_metadef_resource_types": "admin or reader",
     "modify_metadef": "admin",
     "get_usage": "admin or reader and has_project",
 }

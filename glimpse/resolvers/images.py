@@ -28,6 +28,7 @@ from glimpse.policy.rules import Target
 from glimpse.resolvers import events
 from glimpse.resolvers import image_rules as rules
 from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.metadef_validation import validate_image_properties
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,7 @@ async def create(deps: Deps, ctx: RequestContext, data: ImageCreate) -> ImageRec
     )
     async with deps.db.begin() as s:
         await _check_image_quota(deps, s, owner)
+        await validate_image_properties(deps, s, owner, props)
         if await s.get(Image, image_id) is not None:
             raise Conflict(f"An image with identifier {image_id} already exists")
         s.add(image)
@@ -354,11 +356,18 @@ async def update(deps: Deps, ctx: RequestContext, image_id: str, patch: ImagePat
         changes = _apply(deps, ctx, record, patch)
         if changes:
             _check_counts(deps, len(record.properties), len(record.tags))
+            changed = {k: record.properties[k] for k in _changed_properties(changes, record)}
+            await validate_image_properties(deps, s, image.owner, changed)
             await _persist(s, record, changes)
             image.updated_at = utcnow()
             s.add(image)
             events.record(s, ctx, image.id, "update", changes)
     return record
+
+
+def _changed_properties(changes: dict[str, Any], rec: ImageRecord) -> list[str]:
+    names = (k.removeprefix("properties.") for k in changes if k.startswith("properties."))
+    return [n for n in names if n in rec.properties]
 
 
 def _apply(deps: Deps, ctx: RequestContext, rec: ImageRecord, patch: ImagePatch) -> dict[str, Any]:

@@ -81,12 +81,12 @@ def _patch_op(item: Any, *, v20: bool) -> PatchOp:
             raise InvalidInput("Operation objects must contain exactly one of add, remove, replace")
         op, path = keys[0], item[keys[0]]
     else:
-        op, path = item.get("op"), item.get("path")
-        if op not in ("add", "remove", "replace"):
-            raise InvalidInput(f"Invalid operation: {op!r}")
+        op, path = str(item.get("op")), item.get("path")
+        if item.get("op") not in ("add", "remove", "replace"):
+            raise InvalidInput(f"Invalid operation: {item.get('op')!r}")
     if op != "remove" and "value" not in item:
         raise InvalidInput(f"Operation '{op}' requires a value")
-    return PatchOp(op, _pointer(path), item.get("value"))
+    return PatchOp(op, _pointer(path), item.get("value"))  # type: ignore[arg-type]
 
 
 def _pointer(path: Any) -> str:

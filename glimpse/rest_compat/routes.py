@@ -17,6 +17,7 @@ from starlette.routing import Route
 from glimpse.core.errors import InvalidInput, Unauthenticated
 from glimpse.rest_compat import image_data, images, info, members, openapi, schemas
 from glimpse.rest_compat.errors import error_response
+from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -80,6 +81,13 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/openapi.json": _get(openapi.document, auth=False),
     "/v2/docs": _get(openapi.docs_page, auth=False),
 }
+
+ROUTES.update(
+    {
+        path: {method: Endpoint(handler, body=body) for method, (handler, body) in methods.items()}
+        for path, methods in METADEF_ROUTES.items()
+    }
+)
 
 
 def dispatcher(methods: dict[str, Endpoint]) -> Handler:

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from glimpse.models.status import CONTAINER_FORMATS, DISK_FORMATS, IMAGE_STATUSES, MEMBER_STATUSES
-from glimpse.rest_compat import metadef_schemas
 
 UUID_PATTERN: Final = (
     "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"
@@ -206,6 +205,7 @@ def task_stub_schema() -> dict[str, Any]:
 
 def documents() -> dict[str, dict[str, Any]]:
     """Every schema document by its name under ``/v2/schemas/``."""
+    # (the metadefs area serves /v2/schemas/metadefs/* itself: glimpse.rest_compat.metadefs)
     docs = {
         "image": image_schema(),
         "images": collection("images", image_schema()),
@@ -214,7 +214,6 @@ def documents() -> dict[str, dict[str, Any]]:
         "task": task_schema(),
         "tasks": collection("tasks", task_stub_schema(), minimal=True),
     }
-    docs.update({f"metadefs/{k}": v for k, v in metadef_schemas.documents().items()})
     return docs
 
 

@@ -183,7 +183,7 @@ def _compare_filters(name: str, f: BigIntFilter | TimeFilter | None) -> list[q.F
     if not _set(f):
         return []
     return [
-        q.FieldFilter(name, op, getattr(f, op))  # type: ignore[arg-type]
+        q.FieldFilter(name, op, getattr(f, op))
         for op in ("eq", "neq", "gt", "gte", "lt", "lte")
         if _set(getattr(f, op))
     ]

@@ -9,7 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from glimpse.core.context import RequestContext
 from glimpse.models.tables import ImageEvent, ImageMember
-from glimpse.resolvers import events, images, members
+from glimpse.resolvers import events, images, members, metadef_catalog, metadefs
 from glimpse.resolvers.deps import Deps
 
 
@@ -24,6 +24,9 @@ class Loaders:
         self.members = DataLoader[str, list[ImageMember]](self._members)
         self.events = DataLoader[str, list[ImageEvent]](self._events)
         self.images = DataLoader[str, Any](self._images)
+        self.metadef_namespaces = DataLoader[str, Any](self._metadef_namespaces)
+        self.metadef_contents = DataLoader[int, Any](self._metadef_contents)
+        self.image_metadefs = DataLoader[str, list[Any]](self._image_metadefs)
 
     async def _tags(self, ids: Sequence[str]) -> list[list[str]]:
         async with self.deps.db.read() as s:
@@ -51,3 +54,14 @@ class Loaders:
 
     async def _images(self, ids: Sequence[str]) -> list[Any]:
         return await images.get_many(self.deps, self.ctx, ids)
+
+    async def _metadef_namespaces(self, names: Sequence[str]) -> list[Any]:
+        return list(await metadefs.get_namespaces(self.deps, self.ctx, names))
+
+    async def _metadef_contents(self, ids: Sequence[int]) -> list[Any]:
+        found = await metadef_catalog.contents_for(self.deps, ids)
+        return [found[i] for i in ids]
+
+    async def _image_metadefs(self, ids: Sequence[str]) -> list[list[Any]]:
+        found = await metadef_catalog.image_properties_for(self.deps, self.ctx, ids)
+        return [found[i] for i in ids]

@@ -18,17 +18,20 @@ from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.metadef_mutations import MetadefMutation
+from glimpse.schema.metadef_types import MetadefNamespace
+from glimpse.schema.metadefs import MetadefQuery
 from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery):
+class Query(ImageQuery, MetadefQuery):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation):
+class Mutation(ImageMutation, MetadefMutation):
     pass
 
 
@@ -43,7 +46,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federati
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Image],
+        types=[Image, MetadefNamespace],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -12,6 +12,9 @@ from glimpse.models.tables import Image as ImageRow
 from glimpse.models.tables import ImageEvent, ImageMember
 from glimpse.schema.context import Info
 from glimpse.schema.scalars import JSON, BigInt
+
+if TYPE_CHECKING:
+    from glimpse.schema.metadef_types import ImageMetadefProperty
 
 
 @strawberry.enum(description="Lifecycle status of an image (Glance's status machine).")
@@ -86,7 +89,7 @@ class ImageEventType:
             user_id=ev.user_id,
             project_id=ev.project_id,
             request_id=ev.request_id,
-            changes=ev.changes,
+            changes=JSON(ev.changes),
         )
 
 
@@ -211,6 +214,17 @@ class Image:
     async def events(self, info: Info, first: int = 50) -> list[ImageEventType]:
         rows = await info.context.loaders.events.load(self.row.id)
         return [ImageEventType.of(e) for e in rows[: max(0, min(first, 100))]]
+
+    @strawberry.field(
+        description="Metadef properties that apply to images (namespaces associated with "
+        "OS::Glance::Image, names with the association's prefix) and this image's values."
+    )
+    async def metadef_properties(
+        self, info: Info, only_set: bool = False
+    ) -> list[Annotated[ImageMetadefProperty, strawberry.lazy("glimpse.schema.metadef_types")]]:
+        from glimpse.schema.metadef_types import image_metadef_properties
+
+        return await image_metadef_properties(info, self.row.id, only_set)
 
     @strawberry.field(description="REST links for uploading and downloading data.")
     def links(self) -> ImageLinks:

@@ -21,19 +21,23 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 
 async def new_image(deps: Any, who: Any, **values: Any) -> str:
-    rec = await images.create(deps, who, ImageCreate(
-        {"name": "d", "disk_format": "raw", "container_format": "bare", **values}))
+    rec = await images.create(
+        deps,
+        who,
+        ImageCreate({"name": "d", "disk_format": "raw", "container_format": "bare", **values}),
+    )
     return rec.image.id
 
 
-async def chunks(payload: bytes, size: int = 65536, fail_at: int | None = None,
-                 delay: float = 0.0) -> AsyncIterator[bytes]:
+async def chunks(
+    payload: bytes, size: int = 65536, fail_at: int | None = None, delay: float = 0.0
+) -> AsyncIterator[bytes]:
     for off in range(0, len(payload), size):
         if fail_at is not None and off >= fail_at:
             raise ConnectionResetError("client went away")
         if delay:
             await asyncio.sleep(delay)
-        yield payload[off:off + size]
+        yield payload[off : off + size]
 
 
 def blobs(settings: Any) -> list[Path]:
@@ -46,7 +50,8 @@ async def test_upload_sets_checksums_and_becomes_active(deps: Any, personas: Per
     iid = await new_image(deps, personas.p1_member)
     rec = await data.upload(deps, personas.p1_member, iid, chunks(payload))
     i = rec.image
-    assert i.status == "active" and i.size == len(payload) == i.virtual_size
+    assert i.status == "active"
+    assert i.size == len(payload) == i.virtual_size
     assert i.checksum == hashlib.md5(payload).hexdigest()
     assert (i.os_hash_algo, i.os_hash_value) == ("sha512", hashlib.sha512(payload).hexdigest())
     assert rec.stores == ["local"]
@@ -104,7 +109,8 @@ async def test_only_one_upload_at_a_time(deps: Any, personas: Personas) -> None:
     with pytest.raises(Conflict):
         await data.upload(deps, who, iid, chunks(b"second"))
     rec = await slow
-    assert rec.image.status == "active" and rec.image.size == 1 << 20
+    assert rec.image.status == "active"
+    assert rec.image.size == 1 << 20
     with pytest.raises(Conflict):  # data can be uploaded once
         await data.upload(deps, who, iid, chunks(b"again"))
 
@@ -135,8 +141,9 @@ def auth(settings: Any) -> dict[str, str]:
 
 
 async def _create(http: httpx.AsyncClient, auth: dict[str, str], **body: Any) -> str:
-    r = await http.post("/v2/images", json={"disk_format": "raw", "container_format": "bare",
-                                            **body}, headers=auth)
+    r = await http.post(
+        "/v2/images", json={"disk_format": "raw", "container_format": "bare", **body}, headers=auth
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -144,40 +151,54 @@ async def _create(http: httpx.AsyncClient, auth: dict[str, str], **body: Any) ->
 async def test_http_download_statuses(http: httpx.AsyncClient, auth: dict[str, str]) -> None:
     iid = await _create(http, auth)
     r = await http.get(f"/v2/images/{iid}/file", headers=auth)
-    assert r.status_code == 204 and r.content == b""
+    assert r.status_code == 204
+    assert r.content == b""
     payload = bytes(range(256)) * 40
     r = await http.put(f"/v2/images/{iid}/file", content=payload, headers={**auth, **OCTET})
     assert r.status_code == 204, r.text
     r = await http.put(f"/v2/images/{iid}/file", content=b"x", headers={**auth, **OCTET})
     assert r.status_code == 409
     r = await http.get(f"/v2/images/{iid}/file", headers=auth)
-    assert r.status_code == 200 and r.content == payload
+    assert r.status_code == 200
+    assert r.content == payload
     assert r.headers["content-md5"] == hashlib.md5(payload).hexdigest()
-    cases = [("bytes=0-9", 206, payload[:10], "bytes 0-9/10240"),
-             ("bytes=10230-", 206, payload[10230:], "bytes 10230-10239/10240"),
-             ("bytes=-5", 206, payload[-5:], "bytes 10235-10239/10240"),
-             ("bytes=10000-99999", 206, payload[10000:], "bytes 10000-10239/10240")]
+    cases = [
+        ("bytes=0-9", 206, payload[:10], "bytes 0-9/10240"),
+        ("bytes=10230-", 206, payload[10230:], "bytes 10230-10239/10240"),
+        ("bytes=-5", 206, payload[-5:], "bytes 10235-10239/10240"),
+        ("bytes=10000-99999", 206, payload[10000:], "bytes 10000-10239/10240"),
+    ]
     for rng, status, body, content_range in cases:
         r = await http.get(f"/v2/images/{iid}/file", headers={**auth, "Range": rng})
-        assert (r.status_code, r.content, r.headers["content-range"]) == (status, body,
-                                                                          content_range), rng
+        assert (r.status_code, r.content, r.headers["content-range"]) == (
+            status,
+            body,
+            content_range,
+        ), rng
     r = await http.get(f"/v2/images/{iid}/file", headers={**auth, "Range": "bytes=10240-"})
-    assert r.status_code == 416 and r.headers["content-range"] == "bytes */10240"
+    assert r.status_code == 416
+    assert r.headers["content-range"] == "bytes */10240"
     r = await http.get(f"/v2/images/{iid}/file", headers={**auth, "Range": "bytes=0-1,4-5"})
     assert r.status_code == 400
 
 
-async def test_http_upload_wrong_content_type(http: httpx.AsyncClient, auth: dict[str, str]) -> None:
+async def test_http_upload_wrong_content_type(
+    http: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
     iid = await _create(http, auth)
-    r = await http.put(f"/v2/images/{iid}/file", content=b"x",
-                       headers={**auth, "Content-Type": "application/json"})
+    r = await http.put(
+        f"/v2/images/{iid}/file", content=b"x", headers={**auth, "Content-Type": "application/json"}
+    )
     assert r.status_code == 415
 
 
 async def test_http_size_header_mismatch(http: httpx.AsyncClient, auth: dict[str, str]) -> None:
     iid = await _create(http, auth)
-    r = await http.put(f"/v2/images/{iid}/file", content=b"abc",
-                       headers={**auth, **OCTET, "x-openstack-image-size": "4"})
+    r = await http.put(
+        f"/v2/images/{iid}/file",
+        content=b"abc",
+        headers={**auth, **OCTET, "x-openstack-image-size": "4"},
+    )
     assert r.status_code == 400
     r = await http.get(f"/v2/images/{iid}", headers=auth)
     assert r.json()["status"] == "queued"
@@ -194,8 +215,9 @@ def test_image_over_2_gib_end_to_end(live_server: LiveServer, tmp_path: Path) ->
         fh.write(b"TAIL!")
     headers = {"X-Auth-Token": live_server.token("P1")}
     with httpx.Client(base_url=live_server.url, headers=headers, timeout=600) as c:
-        iid = c.post("/v2/images", json={"name": "big", "disk_format": "raw",
-                                         "container_format": "bare"}).json()["id"]
+        iid = c.post(
+            "/v2/images", json={"name": "big", "disk_format": "raw", "container_format": "bare"}
+        ).json()["id"]
 
         def body() -> Any:
             with open(src, "rb") as fh:
@@ -205,9 +227,11 @@ def test_image_over_2_gib_end_to_end(live_server: LiveServer, tmp_path: Path) ->
         r = c.put(f"/v2/images/{iid}/file", content=body(), headers=OCTET)
         assert r.status_code == 204, r.text
         img = c.get(f"/v2/images/{iid}").json()
-        assert img["size"] == size and img["status"] == "active"
+        assert img["size"] == size
+        assert img["status"] == "active"
         r = c.get(f"/v2/images/{iid}/file", headers={"Range": f"bytes={size - 10}-"})
-        assert r.status_code == 206 and r.content == b"\0" * 5 + b"TAIL!"
+        assert r.status_code == 206
+        assert r.content == b"\0" * 5 + b"TAIL!"
         gql = c.post("/graphql", json={"query": f'{{ image(id: "{iid}") {{ size }} }}'}).json()
         assert gql["data"]["image"]["size"] == size
         c.delete(f"/v2/images/{iid}")

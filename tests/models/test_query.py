@@ -6,6 +6,7 @@ Python over the fixture images; paging through with keysets must give exactly th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,8 +43,11 @@ async def seed(deps: Any, who: Any) -> list[Image]:
         rec = await images.create(deps, who, ImageCreate(values))
         created = T0 + timedelta(seconds=n // 2, microseconds=n)  # pairs share a second
         async with deps.db.begin() as s:
-            await s.exec(update(Image).where(Image.id == rec.image.id)  # type: ignore[arg-type]
-                         .values(size=spec["size"], created_at=created, updated_at=created))
+            await s.exec(
+                update(Image)
+                .where(Image.id == rec.image.id)  # type: ignore[arg-type]
+                .values(size=spec["size"], created_at=created, updated_at=created)
+            )
         rows.append(rec.image)
         rec.image.size, rec.image.created_at = spec["size"], created
     return rows
@@ -53,35 +57,62 @@ Case = tuple[str, tuple[q.Filter, ...], Callable[[dict[str, Any]], bool]]
 CASES: list[Case] = [
     ("all", (), lambda f: not f.get("os_hidden")),
     ("name eq", (q.FieldFilter("name", "eq", "alpha"),), lambda f: f["name"] == "alpha"),
-    ("name in", (q.FieldFilter("name", "in", ("beta", "gamma")),),
-     lambda f: f["name"] in ("beta", "gamma")),
-    ("name neq", (q.FieldFilter("name", "neq", "alpha"),),
-     lambda f: f["name"] != "alpha" and not f.get("os_hidden")),
-    ("size gte", (q.FieldFilter("size", "gte", 10),),
-     lambda f: (f["size"] or -1) >= 10 and not f.get("os_hidden")),
-    ("size range", (q.FieldFilter("size", "gt", 3), q.FieldFilter("size", "lte", 700)),
-     lambda f: f["size"] is not None and 3 < f["size"] <= 700),
+    (
+        "name in",
+        (q.FieldFilter("name", "in", ("beta", "gamma")),),
+        lambda f: f["name"] in ("beta", "gamma"),
+    ),
+    (
+        "name neq",
+        (q.FieldFilter("name", "neq", "alpha"),),
+        lambda f: f["name"] != "alpha" and not f.get("os_hidden"),
+    ),
+    (
+        "size gte",
+        (q.FieldFilter("size", "gte", 10),),
+        lambda f: (f["size"] or -1) >= 10 and not f.get("os_hidden"),
+    ),
+    (
+        "size range",
+        (q.FieldFilter("size", "gt", 3), q.FieldFilter("size", "lte", 700)),
+        lambda f: f["size"] is not None and 3 < f["size"] <= 700,
+    ),
     ("tags all-of", (q.TagFilter(("a", "b")),), lambda f: {"a", "b"} <= set(f["tags"])),
     ("prop eq", (q.PropertyFilter("os_distro", "eq", "linux"),), lambda f: f.get("os") == "linux"),
-    ("prop contains", (q.PropertyFilter("os_distro", "contains", "linux"),),
-     lambda f: "linux" in (f.get("os") or "")),
+    (
+        "prop contains",
+        (q.PropertyFilter("os_distro", "contains", "linux"),),
+        lambda f: "linux" in (f.get("os") or ""),
+    ),
     ("prop contains literal %", (q.PropertyFilter("os_distro", "contains", "%"),), lambda f: False),
     ("protected", (q.FieldFilter("protected", "eq", True),), lambda f: bool(f.get("protected"))),
     ("hidden only", (q.FieldFilter("os_hidden", "eq", True),), lambda f: bool(f.get("os_hidden"))),
-    ("disk_format", (q.FieldFilter("disk_format", "eq", "qcow2"),),
-     lambda f: f["disk_format"] == "qcow2"),
-    ("created_at gt", (q.FieldFilter("created_at", "gte", T0 + timedelta(seconds=2)),),
-     lambda f: FIXTURES.index(f) >= 4 and not f.get("os_hidden")),
+    (
+        "disk_format",
+        (q.FieldFilter("disk_format", "eq", "qcow2"),),
+        lambda f: f["disk_format"] == "qcow2",
+    ),
+    (
+        "created_at gt",
+        (q.FieldFilter("created_at", "gte", T0 + timedelta(seconds=2)),),
+        lambda f: FIXTURES.index(f) >= 4 and not f.get("os_hidden"),
+    ),
     ("name contains", (q.FieldFilter("name", "contains", "lph"),), lambda f: f["name"] == "alpha"),
 ]
 
 
 @pytest.mark.parametrize(("label", "filters", "expect"), CASES, ids=[c[0] for c in CASES])
-async def test_filters(deps: Any, personas: Personas, label: str,
-                       filters: tuple[q.Filter, ...], expect: Callable[[dict[str, Any]], bool]) -> None:
+async def test_filters(
+    deps: Any,
+    personas: Personas,
+    label: str,
+    filters: tuple[q.Filter, ...],
+    expect: Callable[[dict[str, Any]], bool],
+) -> None:
     rows = await seed(deps, personas.p1_member)
-    page = await images.list_images(deps, personas.p1_member, q.ListQuery(filters=filters,
-                                                                          limit=100))
+    page = await images.list_images(
+        deps, personas.p1_member, q.ListQuery(filters=filters, limit=100)
+    )
     got = {r.image.id for r in page.items}
     want = {row.id for row, spec in zip(rows, FIXTURES, strict=True) if expect(spec)}
     assert got == want, label
@@ -108,7 +139,9 @@ def _key(row: Image, sort: tuple[q.SortKey, ...]) -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize("sort", SORTS, ids=lambda s: ",".join(f"{k.field}:{k.direction}" for k in s) or "default")
+@pytest.mark.parametrize(
+    "sort", SORTS, ids=lambda s: ",".join(f"{k.field}:{k.direction}" for k in s) or "default"
+)
 @pytest.mark.parametrize("page_size", [1, 2, 3])
 async def test_keyset_pages_walk_the_whole_sorted_list(
     deps: Any, personas: Personas, sort: tuple[q.SortKey, ...], page_size: int
@@ -119,8 +152,9 @@ async def test_keyset_pages_walk_the_whole_sorted_list(
     seen: list[str] = []
     after = None
     while True:
-        page = await images.list_images(deps, personas.p1_member,
-                                        q.ListQuery(sort=sort, limit=page_size, after=after))
+        page = await images.list_images(
+            deps, personas.p1_member, q.ListQuery(sort=sort, limit=page_size, after=after)
+        )
         seen += [r.image.id for r in page.items]
         if not page.has_next:
             break
@@ -130,8 +164,11 @@ async def test_keyset_pages_walk_the_whole_sorted_list(
     back: list[str] = []
     before = None
     while True:
-        page = await images.list_images(deps, personas.p1_member, q.ListQuery(
-            sort=sort, limit=page_size, after=before, reverse=True))
+        page = await images.list_images(
+            deps,
+            personas.p1_member,
+            q.ListQuery(sort=sort, limit=page_size, after=before, reverse=True),
+        )
         back = [r.image.id for r in page.items] + back
         if not page.has_next:
             break
@@ -141,7 +178,7 @@ async def test_keyset_pages_walk_the_whole_sorted_list(
 
 def _assert_sorted(rows: list[Image], sort: tuple[q.SortKey, ...]) -> None:
     keys = q.effective_sort(sort)
-    for a, b in zip(rows, rows[1:], strict=False):
+    for a, b in itertools.pairwise(rows):
         for k in keys:
             va, vb = getattr(a, k.field), getattr(b, k.field)
             va = q._NULL_SENTINEL.get(k.field, va) if va is None else va
@@ -155,7 +192,8 @@ def _assert_sorted(rows: list[Image], sort: tuple[q.SortKey, ...]) -> None:
 async def test_total_count_only_when_asked(deps: Any, personas: Personas) -> None:
     await seed(deps, personas.p1_member)
     page = await images.list_images(deps, personas.p1_member, q.ListQuery(limit=2))
-    assert page.total is None and page.has_next
+    assert page.total is None
+    assert page.has_next
     page = await images.list_images(deps, personas.p1_member, q.ListQuery(limit=2, with_total=True))
     assert page.total == 6
 
@@ -171,8 +209,9 @@ async def test_total_count_only_when_asked(deps: Any, personas: Personas) -> Non
         q.ListQuery(member_status="maybe"),
     ],
 )
-async def test_invalid_queries_are_clear_errors(deps: Any, personas: Personas,
-                                                bad: q.ListQuery) -> None:
+async def test_invalid_queries_are_clear_errors(
+    deps: Any, personas: Personas, bad: q.ListQuery
+) -> None:
     with pytest.raises(InvalidInput):
         await images.list_images(deps, personas.p1_member, bad)
 

