@@ -17,6 +17,7 @@ PATCH_TYPES: Final = (
 REASONS: Final[dict[int, str]] = {
     200: "OK",
     201: "Created",
+    202: "Accepted",
     204: "No content",
     206: "Partial content",
     300: "Multiple choices: the versions document",
