@@ -374,6 +374,9 @@ def _apply(deps: Deps, ctx: RequestContext, rec: ImageRecord, patch: ImagePatch)
     changes: dict[str, Any] = {}
     for op in patch.ops:
         rules.check_writable(op.name, creating=False)
+        if op.name == "locations":
+            # Glance edits locations only with show_multiple_locations; we expose none.
+            raise Forbidden("Image locations cannot be changed in this deployment.")
         if op.name in rules.COMPUTED:
             raise rules.missing_property(op.name)
         if op.name in rules.WRITABLE:

@@ -62,6 +62,10 @@ PATCH_CASES: list[tuple[Any, bool, int]] = [
     ([{"op": "remove", "path": "/name"}], False, 403),
     ([{"op": "remove", "path": "/stores"}], False, 409),
     ([{"op": "replace", "path": "/stores", "value": "x"}], False, 409),
+    # locations are not editable (show_multiple_locations is off)
+    ([{"op": "replace", "path": "/locations", "value": []}], False, 403),
+    ([{"op": "add", "path": "/locations/-", "value": {"url": "x", "metadata": {}}}], False, 403),
+    ([{"op": "remove", "path": "/locations/0"}], False, 403),
     # values are validated per attribute
     ([{"op": "replace", "path": "/os_hidden", "value": "true"}], False, 400),
     ([{"op": "replace", "path": "/protected", "value": None}], False, 400),
