@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from glimpse.rest_compat.listing import GLANCE_SORT_KEYS
+
 JSON = "application/json"
 PATCH_TYPES: Final = (
     "application/openstack-images-v2.1-json-patch",
@@ -52,16 +54,7 @@ def _repeat(name: str, text: str, **item: Any) -> dict[str, Any]:
 
 
 _BOOL_ANY_CASE = ["true", "false", "True", "False", "TRUE", "FALSE"]
-_SORT_KEYS = [
-    "name",
-    "status",
-    "container_format",
-    "disk_format",
-    "size",
-    "id",
-    "created_at",
-    "updated_at",
-]
+_SORT_KEYS = list(GLANCE_SORT_KEYS)
 _TIME = r"^((gt|gte|lt|lte|eq|neq):)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 LIST_PARAMS: Final = [

@@ -88,6 +88,8 @@ BAD_QUERIES = [
     "marker=00000000-0000-0000-0000-000000000000",
     "marker=not-a-uuid",
     "sort_key=bogus",
+    "sort_key=min_ram",
+    "sort=owner:asc",
     "sort_dir=up",
     "sort_key=name&sort_dir=asc&sort_dir=desc&sort_dir=asc",
     "sort=name:sideways",
