@@ -86,7 +86,7 @@ def _patch_op(item: Any, *, v20: bool) -> PatchOp:
             raise InvalidInput(f"Invalid operation: {item.get('op')!r}")
     if op != "remove" and "value" not in item:
         raise InvalidInput(f"Operation '{op}' requires a value")
-    return PatchOp(op, _pointer(path), item.get("value"))  # type: ignore[arg-type]
+    return PatchOp(op, _pointer(path), item.get("value"))
 
 
 def _pointer(path: Any) -> str:
