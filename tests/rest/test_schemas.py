@@ -98,9 +98,11 @@ async def _varied_images(api: Api) -> list[str]:
 
 async def test_every_rendered_image_validates(api: Api, image_validator: Any) -> None:
     ids = await _varied_images(api)
-    for _ in range(3):
-        ids.append((await api.create(name="bulk", k="v", tags=["x", "y"]))["id"])
     bodies: list[dict[str, Any]] = []
+    for _ in range(3):
+        created = await api.create(name="bulk", k="v", tags=["x", "y"], os_hidden=False)
+        bodies.append(created)  # the 201 body is validated by glanceclient too
+        ids.append(created["id"])
     for image_id in ids:
         bodies.append((await api.get(f"/v2/images/{image_id}")).json())
         r = await api.patch(image_id, [{"op": "add", "path": "/extra", "value": "1"}], who="admin")
