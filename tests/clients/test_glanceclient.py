@@ -156,7 +156,17 @@ def test_glance_cli(live_server: LiveServer, home: Path, tmp_path: Path) -> None
     assert _field(out, "size_hint") == "big"
     glance(live_server, owner, home, "image-tag-update", image_id, "t1")
     assert "t1" in _field(glance(live_server, owner, home, "image-show", image_id), "tags")
+    member = project()
+    glance(live_server, owner, home, "member-create", image_id, member)
+    glance(live_server, member, home, "member-update", image_id, member, "accepted")
+    members = glance(live_server, member, home, "member-list", "--image-id", image_id)
+    assert f"| {image_id} | {member}" in members
+    assert "accepted" in members
+    assert image_id in glance(live_server, member, home, "image-list")
     glance(live_server, owner, home, "image-deactivate", image_id)
+    assert _field(glance(live_server, owner, home, "image-show", image_id), "status") == (
+        "deactivated"
+    )
     glance(live_server, owner, home, "image-reactivate", image_id)
     glance(live_server, owner, home, "image-delete", image_id)
     assert image_id not in glance(live_server, owner, home, "image-list")
