@@ -15,7 +15,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from glimpse.core.config import Settings, load_settings
@@ -25,10 +25,12 @@ from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.tokens import TokenVerifier
 from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.prefetch import prefetcher
 from glimpse.rest_compat import routes as rest_routes
 from glimpse.rest_compat.errors import handle_glimpse_error, handle_unexpected
 from glimpse.schema.root import graphql_app
 from glimpse.stores.registry import build_stores
+from glimpse.web import download as web_download
 
 log = logging.getLogger(__name__)
 WEB_STATIC = Path(__file__).parent / "web" / "static"
@@ -66,11 +68,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await deps.stores.close()
         await deps.db.dispose()
 
+    gql = graphql_app(settings.graphql)
     routes: list[BaseRoute] = [
         *rest_routes.routes(),
         Route("/healthz", healthz),
-        Route("/graphql", graphql_app(settings.graphql), methods=["GET", "POST"]),
+        Route("/graphql", gql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", gql),  # subscriptions (graphql-transport-ws)
         Route("/ui", lambda r: RedirectResponse("/ui/")),
+        *web_download.routes(),
     ]
     if WEB_STATIC.is_dir():
         routes.append(Mount("/ui", StaticFiles(directory=WEB_STATIC, html=True), name="ui"))
@@ -80,12 +85,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={GlimpseError: handle_glimpse_error, Exception: handle_unexpected},
     )
     app.state.deps = deps
-    app.state.startup_hooks = []
+    app.state.startup_hooks = [prefetcher]
+    if settings.tasks.run_in_process:
+        from glimpse.tasks.runner import runner_hook
+
+        app.state.startup_hooks.append(runner_hook)
+    app.state.verifier = TokenVerifier(settings)  # also for WebSocket connection_init auth
     app.add_middleware(
         RequestContextMiddleware,
-        verifier=TokenVerifier(settings),
+        verifier=app.state.verifier,
         trusted_proxy=settings.auth.trusted_proxy,
-        minor_versions=len(rest_routes.VERSIONS),
+        minor_versions=rest_routes.advertised_minors(settings),
     )
     return app
 

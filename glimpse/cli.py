@@ -164,12 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 
 
+def _register_worker(parser: argparse.ArgumentParser) -> None:
+    from glimpse.tasks.worker import register
+
+    register(parser)
+
+
 def _register_metadefs(parser: argparse.ArgumentParser) -> None:
     from glimpse.cli_metadefs import register
 
     register(parser)
 
 
+EXTENSIONS["worker"] = _register_worker
 EXTENSIONS["metadefs"] = _register_metadefs
 
 

@@ -6,6 +6,7 @@ Kept as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through unt
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,10 +29,18 @@ class RequestContextMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, verifier: Verifier, *, trusted_proxy: bool, minor_versions: int
+        self,
+        app: ASGIApp,
+        verifier: Verifier,
+        *,
+        trusted_proxy: bool,
+        minor_versions: int | Collection[int],
     ) -> None:
         self.app, self.verifier, self.trusted_proxy = app, verifier, trusted_proxy
-        self.minor_versions = minor_versions
+        # A count (2.0 .. 2.N-1) or the advertised minor numbers, which may have gaps.
+        self.minors = frozenset(
+            range(minor_versions) if isinstance(minor_versions, int) else minor_versions
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -68,7 +77,7 @@ class RequestContextMiddleware:
         an unprefixed path."""
         path = scope.get("path", "")
         m = _VERSIONED.match(path)
-        if m and int(m.group(1)) < self.minor_versions:
+        if m and int(m.group(1)) in self.minors:
             self._set_path(scope, "/v2", len(path) - len(m.group(2) or ""))
         elif _ANY_VERSION.match(path) and not (path == "/v2" or path.startswith("/v2/")):
             scope["path"], scope["raw_path"] = "/", b"/"

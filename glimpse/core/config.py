@@ -79,6 +79,36 @@ class TaskSettings:
     poll_seconds: float = 0.5
     ttl_seconds: int = 48 * 3600
     max_attempts: int = 5
+    # Bandwidth cap of background data copies (bytes/s, 0 = none), so imports and copies
+    # never starve interactive uploads and downloads on the same host.
+    io_rate_limit: int = 0
+    # An import lock (os_glance_import_task) without progress for this long may be taken over.
+    lock_stale_seconds: int = 3600
+    qemu_img: str = "qemu-img"
+    qemu_cpu_seconds: int = 120
+    qemu_memory_bytes: int = GiB
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """Interoperable import: enabled methods and the web-download URL filter.
+
+    Empty allow lists allow everything not denied. Private, loopback and link-local
+    addresses are refused unless ``allow_private_addresses`` is set (tests serve files on
+    127.0.0.1); the check applies to every address the host name resolves to and to every
+    redirect hop.
+    """
+
+    methods: tuple[str, ...] = ("glance-direct", "web-download", "copy-image")
+    allowed_schemes: tuple[str, ...] = ("http", "https")
+    disallowed_schemes: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    disallowed_hosts: tuple[str, ...] = ()
+    allowed_ports: tuple[str, ...] = ("80", "443")
+    disallowed_ports: tuple[str, ...] = ()
+    allow_private_addresses: bool = False
+    max_redirects: int = 5
+    timeout_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +121,34 @@ class GraphQLSettings:
     introspection: bool = True
     graphiql: bool = True
     tracing: bool = False
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """The local cache of images held in remote stores (Glance's image cache, §1.12).
+
+    Off unless ``enabled``; files live under ``dir`` (default ``<data_dir>/cache``), at most
+    ``max_size`` bytes, least recently used evicted first. ``node`` names this host's cache
+    in the shared catalog (several hosts may each have one); ``stall_seconds`` is how old
+    an incomplete file must be before ``clean`` removes it.
+    """
+
+    enabled: bool = False
+    dir: str = ""
+    max_size: int = 10 * GiB
+    node: str = ""
+    stall_seconds: int = 24 * 3600
+    poll_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """How downloads are answered: ``redirect`` sends clients of stores that can presign
+    (S3) a redirect to a URL valid ``redirect_ttl_seconds``, so bytes bypass the service."""
+
+    redirect: bool = False
+    redirect_ttl_seconds: int = 300
+    redirect_status: int = 302
 
 
 @dataclass(frozen=True)
@@ -118,7 +176,10 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    downloads: DownloadSettings = field(default_factory=DownloadSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -134,6 +195,11 @@ class Settings:
             return self.stores
         path = str((self.data_dir / "images").resolve())
         return (StoreConfig(name=self.default_store, type="filesystem", options={"path": path}),)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where cached image files live (only meaningful when the cache is enabled)."""
+        return Path(self.cache.dir) if self.cache.dir else (self.data_dir / "cache").resolve()
 
     @property
     def multi_store(self) -> bool:

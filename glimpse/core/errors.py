@@ -16,6 +16,7 @@ Resolvers, stores and policy raise these; the two edges translate them: the REST
     ├── PayloadTooLarge         body or image larger than the configured cap
     ├── RangeNotSatisfiable     a download range outside the data
     ├── StoreUnavailable        a blob store failed or is unreachable
+    │   └── IntegrityError      stored bytes no longer match the image's checksums
     └── ServiceUnavailable      a dependency (e.g. qemu-img) is missing or overloaded
 """
 
@@ -84,6 +85,12 @@ class RangeNotSatisfiable(GlimpseError):
 
 class StoreUnavailable(GlimpseError):
     code = "STORE_UNAVAILABLE"
+
+
+class IntegrityError(StoreUnavailable):
+    """Data read back from a store does not hash to the recorded checksum/sha512."""
+
+    code = "DATA_INTEGRITY"
 
 
 class ServiceUnavailable(GlimpseError):

@@ -171,6 +171,25 @@ class Task(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_type=DateTime())
 
 
+class CachedImage(SQLModel, table=True):
+    """An image in (or queued for) the local cache of one node; the file itself lives on
+    that node's disk (glimpse.stores.localcache). ``state`` is ``queued``, ``caching``
+    (a prefetch claimed it) or ``cached``."""
+
+    __tablename__ = "cached_images"
+    __table_args__ = (
+        Index("ix_cached_images_node_state_access", "node", "state", "last_accessed"),
+    )
+
+    node: str = Field(sa_column=Column(String(255), primary_key=True))
+    image_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    state: str = Field(default="queued", max_length=20)
+    size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    hits: int = 0
+    last_accessed: datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    last_modified: datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
 metadata = SQLModel.metadata
 
 

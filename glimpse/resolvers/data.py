@@ -35,7 +35,7 @@ from glimpse.core.errors import (
     StoreUnavailable,
 )
 from glimpse.models.tables import Image, ImageLocation
-from glimpse.resolvers import events
+from glimpse.resolvers import cache, events, storage
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import ImageRecord, load_for, load_visible, record_of, remove_blobs
 from glimpse.stores.base import BlobStore, StoredBlob
@@ -67,6 +67,11 @@ class Download:
     partial: bool
     store: BlobStore | None
     uri: str | None
+    # Fast paths (see _fast_paths): answer with a redirect to a presigned URL, or copy
+    # the bytes into the local cache while they stream.
+    redirect: str | None = None
+    redirect_status: int = 302
+    fill: cache.Filler | None = None
 
     @property
     def length(self) -> int:
@@ -78,7 +83,8 @@ class Download:
     def chunks(self) -> AsyncIterator[bytes]:
         assert self.store is not None
         assert self.uri is not None
-        return self.store.open(self.uri, self.start, self.end)
+        source = self.store.open(self.uri, self.start, self.end)
+        return self.fill(source) if self.fill else source
 
 
 async def upload(
@@ -91,17 +97,18 @@ async def upload(
     store_name: str | None = None,
 ) -> ImageRecord:
     """Stream ``chunks`` into a store and make the image active with its checksums."""
-    store = deps.stores.get(store_name) if store_name else deps.stores.default
+    # As in Glance, the store header only counts in multi-store mode.
+    store = deps.stores.get(store_name if deps.settings.multi_store else None)
     if store.read_only:
-        raise Forbidden(f"Store {store.name} is read-only")
+        raise StoreUnavailable(f"Store {store.name} is read-only: writes are denied")
     lock = uuid.uuid4().hex
     image = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
     try:
-        stream, inspection = _instrument(deps, image, chunks, expected_size)
+        stream, inspection = instrument(deps, image, chunks, expected_size)
         async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
-        virtual_size = _verdict(image, inspection, stream.size)
+        virtual_size = verdict(image, inspection, stream.size)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
         blob = None
         return record
@@ -111,25 +118,49 @@ async def upload(
         raise
 
 
+async def stage(
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    chunks: AsyncIterable[bytes],
+    *,
+    expected_size: int | None = None,
+) -> None:
+    """Stream ``chunks`` into the staging area (``status uploading``) for a later
+    ``glance-direct`` import. The staging area is a key prefix of the default store, so
+    every API process and worker sees it (a directory on one node would not)."""
+    store = deps.stores.default
+    lock = uuid.uuid4().hex
+    image = await _begin_upload(deps, ctx, image_id, lock, expected_size, staging=True)
+    blob: StoredBlob | None = None
+    try:
+        stream = HashingStream(
+            chunks, max_size=deps.settings.max_image_size, expected_size=expected_size
+        )
+        async with _lease(deps, image.id, lock), stream:
+            blob = await store.put(f"staging/{image.id}-{lock[:8]}", stream)
+        await _finish_stage(deps, ctx, image.id, lock, store, blob, stream.size)
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await _abort_upload(deps, ctx, image.id, lock, blob, exc, status="uploading")
+        raise
+
+
 async def _begin_upload(
-    deps: Deps, ctx: RequestContext, image_id: str, lock: str, expected_size: int | None
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    lock: str,
+    expected_size: int | None,
+    *,
+    staging: bool = False,
 ) -> Image:
-    """Authorize, check state, then take the writer lock: ``queued -> saving`` atomically."""
+    """Authorize, check state, then take the writer lock: ``queued -> saving`` (or
+    ``uploading`` when staging) atomically."""
+    busy = "uploading" if staging else "saving"
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "upload_image")
-        if image.status in ("deactivated",):
-            raise Forbidden("Image is deactivated")
-        if image.status != "queued" and not _stale_lock(image):
-            raise Conflict(
-                f"Image {image.id} is not queued (status '{image.status}'): "
-                "data can be uploaded once"
-            )
-        if not image.disk_format or not image.container_format:
-            raise InvalidInput(
-                "Properties disk_format and container_format must be set prior to uploading data."
-            )
-        if expected_size is not None and expected_size > deps.settings.max_image_size:
-            raise QuotaExceeded("Image exceeds the size limit")
+        _check_can_receive(deps, image, busy, expected_size, staging=staging)
         now = utcnow()
         lease = now + timedelta(seconds=deps.settings.upload_lease_seconds)
         result = await s.exec(
@@ -138,29 +169,56 @@ async def _begin_upload(
                 col(Image.id) == image.id,
                 or_(
                     col(Image.status) == "queued",
-                    and_(col(Image.status) == "saving", col(Image.lock_expires_at) < now),
+                    and_(
+                        col(Image.status) == busy,
+                        col(Image.lock_owner).is_not(None),
+                        col(Image.lock_expires_at) < now,
+                    ),
                 ),
             )
-            .values(status="saving", lock_owner=lock, lock_expires_at=lease, updated_at=now)
+            .values(status=busy, lock_owner=lock, lock_expires_at=lease, updated_at=now)
         )
         if result.rowcount != 1:
             raise Conflict(f"Image {image.id} is already receiving data")
-        events.record(s, ctx, image.id, "upload_started", {"status": "saving"})
-    image.status, image.lock_owner = "saving", lock
+        events.record(
+            s, ctx, image.id, "stage_started" if staging else "upload_started", {"status": busy}
+        )
+    image.status, image.lock_owner = busy, lock
     return image
 
 
-def _stale_lock(image: Image) -> bool:
+def _check_can_receive(
+    deps: Deps, image: Image, busy: str, expected_size: int | None, *, staging: bool
+) -> None:
+    """Status, formats and size rules for receiving data (403, 409, 400, 413)."""
+    if image.status in ("deactivated",):
+        raise Forbidden("Image is deactivated")
+    if image.status != "queued" and not _stale_lock(image, busy):
+        raise Conflict(
+            f"Image {image.id} is not queued (status '{image.status}'): data can be uploaded once"
+        )
+    if not staging and (not image.disk_format or not image.container_format):
+        raise InvalidInput(
+            "Properties disk_format and container_format must be set prior to uploading data."
+        )
+    if expected_size is not None and expected_size > deps.settings.max_image_size:
+        raise QuotaExceeded("Image exceeds the size limit")
+
+
+def _stale_lock(image: Image, busy: str = "saving") -> bool:
     return (
-        image.status == "saving"
+        image.status == busy
+        and image.lock_owner is not None
         and image.lock_expires_at is not None
         and image.lock_expires_at < utcnow()
     )
 
 
-def _instrument(
+def instrument(
     deps: Deps, image: Image, chunks: AsyncIterable[bytes], expected: int | None
 ) -> tuple[HashingStream, FormatInspection | None]:
+    """The hashing, counting, capped stream over ``chunks`` plus the format inspection
+    Glance applies to ``bare`` containers (shared by uploads, imports and copies)."""
     inspection = FormatInspection() if image.container_format in INSPECTED_CONTAINERS else None
     stream = HashingStream(
         chunks,
@@ -171,7 +229,8 @@ def _instrument(
     return stream, inspection
 
 
-def _verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
+def verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
+    """The virtual size to record, or :class:`UnsupportedMediaType` for refused data."""
     if inspection is None:
         return None
     return inspection.verdict(image.disk_format or "raw")
@@ -248,6 +307,34 @@ async def _finish_upload(
         return await record_of(s, current)
 
 
+async def _finish_stage(
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    lock: str,
+    store: BlobStore,
+    blob: StoredBlob,
+    size: int,
+) -> None:
+    """Record the staged blob as a ``staging`` location (never served: not ``active``)."""
+    async with deps.db.begin() as s:
+        current = (await s.exec(select(Image).where(Image.id == image_id).with_for_update())).one()
+        if current.deleted or current.lock_owner != lock or current.status != "uploading":
+            raise Gone(f"Image {image_id} was deleted or taken over during staging")
+        current.lock_owner, current.lock_expires_at, current.updated_at = None, None, utcnow()
+        s.add(current)
+        s.add(
+            ImageLocation(
+                image_id=image_id,
+                store=store.name,
+                url=blob.uri,
+                meta={"store": store.name, "size": size},
+                status="staging",
+            )
+        )
+        events.record(s, ctx, image_id, "stage", {"status": "uploading", "size": size})
+
+
 async def _abort_upload(
     deps: Deps,
     ctx: RequestContext,
@@ -255,6 +342,8 @@ async def _abort_upload(
     lock: str,
     blob: StoredBlob | None,
     exc: BaseException,
+    *,
+    status: str = "saving",
 ) -> None:
     """Remove what was written and give the image back to ``queued`` (if still ours)."""
     if blob is not None:
@@ -266,7 +355,7 @@ async def _abort_upload(
                 .where(
                     col(Image.id) == image_id,
                     col(Image.lock_owner) == lock,
-                    col(Image.status) == "saving",
+                    col(Image.status) == status,
                 )
                 .values(
                     status="queued",
@@ -305,13 +394,12 @@ async def prepare_download(
             raise Forbidden(
                 "The requested image has been deactivated. Image data download is forbidden."
             )
-        loc = (
-            await s.exec(
-                select(ImageLocation)
-                .where(ImageLocation.image_id == image.id, ImageLocation.status == "active")
-                .order_by(col(ImageLocation.id))
-            )
-        ).first()
+        rows = await s.exec(
+            select(ImageLocation)
+            .where(ImageLocation.image_id == image.id, ImageLocation.status == "active")
+            .order_by(col(ImageLocation.id))
+        )
+        loc = storage.pick_location(deps, list(rows.all()))
     if loc is None or image.size is None:
         return Download(image, 0, 0, 0, False, None, None)
     size = image.size
@@ -319,7 +407,29 @@ async def prepare_download(
     store = deps.stores.for_uri(loc.url)
     if store is None:
         raise StoreUnavailable(f"No configured store holds the data of image {image.id}")
-    return Download(image, size, start, end, rng is not None, store, loc.url)
+    dl = Download(image, size, start, end, rng is not None, store, loc.url)
+    await _fast_paths(deps, ctx, dl)
+    return dl
+
+
+async def _fast_paths(deps: Deps, ctx: RequestContext, dl: Download) -> None:
+    """Cheapest way to serve ``dl``: a verified local cache copy (file fast path), else a
+    redirect to a presigned URL when configured, else stream from the store, filling the
+    cache on full downloads from remote stores."""
+    assert dl.store is not None
+    assert dl.uri is not None
+    cached = await cache.hit(deps, dl.image)
+    if cached is not None:
+        dl.store, dl.uri = cache.file_store(deps), cached
+        return
+    options = deps.settings.downloads
+    if options.redirect:
+        url = await dl.store.presign(dl.uri, options.redirect_ttl_seconds)
+        if url is not None:
+            dl.redirect, dl.redirect_status = url, options.redirect_status
+            return
+    if not dl.partial and dl.store.local_path(dl.uri) is None:
+        dl.fill = cache.filler(deps, ctx, dl.image)
 
 
 def _resolve_range(rng: ByteRange | None, size: int) -> tuple[int, int]:
@@ -338,4 +448,13 @@ def _resolve_range(rng: ByteRange | None, size: int) -> tuple[int, int]:
     return start, end
 
 
-__all__ = ["ByteRange", "Download", "NotFound", "prepare_download", "upload"]
+__all__ = [
+    "ByteRange",
+    "Download",
+    "NotFound",
+    "instrument",
+    "prepare_download",
+    "stage",
+    "upload",
+    "verdict",
+]

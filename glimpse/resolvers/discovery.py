@@ -1,66 +1,23 @@
-"""What the deployment offers: import methods, stores and the caller's quota usage.
+"""The caller's quota usage (Glance's ``/v2/info/usage``).
 
-Backs Glance's ``/v2/info/*`` (and can back GraphQL fields later). Facts come from settings;
-usage is counted in the catalog. Another module may register a richer usage provider in
-``deps.extras["usage"]`` (an async callable ``(deps, ctx) -> dict``); it then answers instead.
+Limits come from settings; usage is counted in the catalog. Another module may register a
+richer provider in ``deps.extras["usage"]`` (an async callable ``(deps, ctx) -> dict``); it
+then answers instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from glimpse.core.context import RequestContext
-from glimpse.core.errors import NotFound
 from glimpse.models.tables import Image
 from glimpse.resolvers.deps import Deps
 
-IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
 MiB = 1024 * 1024
 UsageProvider = Callable[[Deps, RequestContext], Awaitable[dict[str, dict[str, int]]]]
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    id: str
-    description: str
-    default: bool
-    read_only: bool
-    type: str
-    weight: int
-    properties: dict[str, Any]
-
-
-def import_methods(deps: Deps) -> tuple[str, ...]:
-    """Import methods this deployment accepts (``extras["import_methods"]`` overrides)."""
-    methods: tuple[str, ...] = deps.extras.get("import_methods", IMPORT_METHODS)
-    return methods
-
-
-def stores(deps: Deps, ctx: RequestContext, *, detail: bool = False) -> list[StoreInfo]:
-    """The configured stores; only multi-store deployments expose them (else NotFound)."""
-    s = deps.settings
-    if not s.multi_store:
-        raise NotFound("Multiple backend stores are not configured.")
-    if detail:
-        deps.policy.enforce("stores_info_detail", ctx.principal)
-    return [
-        StoreInfo(
-            id=c.name,
-            description=c.description,
-            default=c.name == s.default_store,
-            read_only=c.read_only,
-            type=c.type,
-            weight=c.weight,
-            properties={},
-        )
-        for c in s.effective_stores
-        if not c.name.startswith("os_glance_")
-    ]
 
 
 async def usage(deps: Deps, ctx: RequestContext) -> dict[str, dict[str, int]]:

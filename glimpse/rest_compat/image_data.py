@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from glimpse.core.errors import InvalidInput, UnsupportedMediaType
 from glimpse.resolvers import data
@@ -61,6 +61,8 @@ async def download(request: Request) -> Response:
     )
     if dl.store is None:
         return Response(status_code=204)
+    if dl.redirect is not None:
+        return RedirectResponse(dl.redirect, status_code=dl.redirect_status)
     headers = {"Content-Length": str(dl.length)}
     if dl.image.checksum:
         headers["Content-MD5"] = dl.image.checksum

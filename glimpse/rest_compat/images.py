@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from glimpse.core.errors import Forbidden, InvalidInput
-from glimpse.resolvers import discovery, images
+from glimpse.resolvers import images, imports
 from glimpse.resolvers.images import ImageCreate, ImagePatch, PatchOp
 from glimpse.rest_compat.listing import page_links, parse_list
 from glimpse.rest_compat.render import image_json
@@ -24,7 +24,7 @@ async def create(request: Request) -> Response:
     rec = await images.create(deps, ctx, ImageCreate(body))
     headers = {
         "Location": absolute(request, f"/v2/images/{rec.image.id}"),
-        "OpenStack-image-import-methods": ",".join(discovery.import_methods(deps)),
+        "OpenStack-image-import-methods": ",".join(imports.methods(deps)),
     }
     if deps.settings.multi_store:
         headers["OpenStack-image-store-ids"] = ",".join(deps.stores.names)

@@ -14,8 +14,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from glimpse.core.config import Settings
 from glimpse.core.errors import InvalidInput, Unauthenticated
-from glimpse.rest_compat import image_data, images, info, members, openapi, schemas
+from glimpse.rest_compat import (
+    actions,
+    cache,
+    image_data,
+    images,
+    imports,
+    info,
+    members,
+    openapi,
+    schemas,
+    stores,
+    tasks,
+)
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
@@ -25,6 +38,25 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 # Minor versions we implement; the highest is CURRENT.
 VERSIONS = tuple(f"2.{n}" for n in range(0, 8))
+# Advertised only when the deployment has the feature, as Glance does: the multi-store
+# family (store discovery, copy-image, delete-from-store, image tasks) and the cache API.
+MULTI_STORE_VERSIONS = tuple(f"2.{n}" for n in range(8, 14))
+CACHE_VERSIONS = ("2.14", "2.16", "2.18")
+
+
+def advertised(settings: Settings) -> tuple[str, ...]:
+    """The minor versions this deployment lists, lowest first."""
+    found = set(VERSIONS)
+    if settings.multi_store:
+        found.update(MULTI_STORE_VERSIONS)
+    if settings.cache.enabled:
+        found.update(CACHE_VERSIONS)
+    return tuple(sorted(found, key=lambda v: int(v.split(".")[1])))
+
+
+def advertised_minors(settings: Settings) -> frozenset[int]:
+    """Minor numbers accepted in ``/v2.N/...`` paths."""
+    return frozenset(int(v.split(".")[1]) for v in advertised(settings))
 
 
 @dataclass(frozen=True)
@@ -74,12 +106,27 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
         f"/v2/schemas/{name}": _get(schemas.handler_for(name), f"JSON schema '{name}'")
         for name in schemas.documents()
     },
-    "/v2/info/import": _get(info.import_info),
-    "/v2/info/stores": _get(info.stores),
-    "/v2/info/stores/detail": _get(info.stores_detail),
     "/v2/info/usage": _get(info.usage),
     "/v2/openapi.json": _get(openapi.document, auth=False),
     "/v2/docs": _get(openapi.docs_page, auth=False),
+    "/v2/info/stores": {"GET": Endpoint(stores.info)},
+    "/v2/info/stores/detail": {"GET": Endpoint(stores.info_detail)},
+    "/v2/stores/{store_id}/{image_id}": {"DELETE": Endpoint(stores.delete_from_store)},
+    "/v2/cache": {"GET": Endpoint(cache.state), "DELETE": Endpoint(cache.clear)},
+    "/v2/cache/clean": {"POST": Endpoint(cache.clean, body=True)},
+    "/v2/cache/prune": {"POST": Endpoint(cache.prune, body=True)},
+    "/v2/cache/{image_id}": {"PUT": Endpoint(cache.queue), "DELETE": Endpoint(cache.delete)},
+    # Durable tasks, interoperable import and the product's actions (glimpse.tasks).
+    "/v2/images/{image_id}/action/deactivate": {"POST": Endpoint(images.deactivate)},
+    "/v2/images/{image_id}/action/reactivate": {"POST": Endpoint(images.reactivate)},
+    "/v2/images/{image_id}/actions": {"POST": Endpoint(actions.perform, body=True)},
+    "/v2/images/{image_id}/action": {"POST": Endpoint(actions.perform, body=True)},
+    "/v2/images/{image_id}/stage": {"PUT": Endpoint(imports.stage, body=True)},
+    "/v2/images/{image_id}/import": {"POST": Endpoint(imports.start, body=True)},
+    "/v2/images/{image_id}/tasks": {"GET": Endpoint(tasks.image_tasks)},
+    "/v2/info/import": {"GET": Endpoint(imports.info_import)},
+    "/v2/tasks": {"GET": Endpoint(tasks.index), "POST": Endpoint(tasks.create, body=True)},
+    "/v2/tasks/{task_id}": {"GET": Endpoint(tasks.show)},
 }
 
 ROUTES.update(
@@ -133,13 +180,14 @@ def versions_body(request: Request) -> dict[str, object]:
         "/"
     )
     href = f"{base}/v2/"
+    listed = advertised(request.app.state.deps.settings)
     entries = [
         {
             "id": f"v{v}",
-            "status": "CURRENT" if v == VERSIONS[-1] else "SUPPORTED",
+            "status": "CURRENT" if v == listed[-1] else "SUPPORTED",
             "links": [{"rel": "self", "href": href}],
         }
-        for v in reversed(VERSIONS)
+        for v in reversed(listed)
     ]
     return {"versions": entries}
 

@@ -21,6 +21,7 @@ class GraphQLContext:
     loaders: Loaders = field(init=False)
     request: Any = None
     response: Any = None
+    connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.deps, self.request_ctx)

@@ -8,8 +8,8 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from glimpse.core.context import RequestContext
-from glimpse.models.tables import ImageEvent, ImageMember
-from glimpse.resolvers import events, images, members, metadef_catalog, metadefs
+from glimpse.models.tables import ImageEvent, ImageMember, Task
+from glimpse.resolvers import events, images, members, metadef_catalog, metadefs, tasks
 from glimpse.resolvers.deps import Deps
 
 
@@ -24,6 +24,7 @@ class Loaders:
         self.members = DataLoader[str, list[ImageMember]](self._members)
         self.events = DataLoader[str, list[ImageEvent]](self._events)
         self.images = DataLoader[str, Any](self._images)
+        self.tasks = DataLoader[str, list[Task]](self._tasks)
         self.metadef_namespaces = DataLoader[str, Any](self._metadef_namespaces)
         self.metadef_contents = DataLoader[int, Any](self._metadef_contents)
         self.image_metadefs = DataLoader[str, list[Any]](self._image_metadefs)
@@ -54,6 +55,10 @@ class Loaders:
 
     async def _images(self, ids: Sequence[str]) -> list[Any]:
         return await images.get_many(self.deps, self.ctx, ids)
+
+    async def _tasks(self, ids: Sequence[str]) -> list[list[Task]]:
+        found = await tasks.tasks_for_images(self.deps, self.ctx, ids)
+        return [found[i] for i in ids]
 
     async def _metadef_namespaces(self, names: Sequence[str]) -> list[Any]:
         return list(await metadefs.get_namespaces(self.deps, self.ctx, names))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from starlette.requests import Request
@@ -10,28 +10,33 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.unset import UNSET, UnsetType
 
 from glimpse.core.config import GraphQLSettings
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import GlimpseError
+from glimpse.policy.identity import identify
 from glimpse.resolvers.deps import Deps
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.links import LinkMutation
 from glimpse.schema.metadef_mutations import MetadefMutation
 from glimpse.schema.metadef_types import MetadefNamespace
 from glimpse.schema.metadefs import MetadefQuery
 from glimpse.schema.scalars import SCALAR_MAP
+from glimpse.schema.stores import StoreMutation, StoreQuery
+from glimpse.schema.tasks import Subscription, Task, TaskMutationMixin, TaskQueryMixin
 from glimpse.schema.types import Image
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
-class Query(ImageQuery, MetadefQuery):
+class Query(ImageQuery, MetadefQuery, StoreQuery, TaskQueryMixin):
     pass
 
 
 @strawberry.type(description="Write operations of the Glimpse image service.")
-class Mutation(ImageMutation, MetadefMutation):
+class Mutation(ImageMutation, LinkMutation, MetadefMutation, StoreMutation, TaskMutationMixin):
     pass
 
 
@@ -46,7 +51,8 @@ def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federati
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Image, MetadefNamespace],
+        subscription=Subscription,
+        types=[Image, MetadefNamespace, Task],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
@@ -64,6 +70,24 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
         return GraphQLContext(
             deps=deps, request_ctx=rctx, auth_error=err, request=request, response=response
         )
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """Browsers cannot set headers on a WebSocket: a subscription client may send its
+        credentials in the ``connection_init`` payload instead (``Authorization`` or
+        ``X-Auth-Token``, as in HTTP headers)."""
+        params = {str(k): str(v) for k, v in (context.connection_params or {}).items()}
+        if any(k.lower() in ("authorization", "x-auth-token") for k in params):
+            verifier = context.request.app.state.verifier
+            try:
+                principal = identify(params, verifier, trusted_proxy=False)
+            except GlimpseError as exc:
+                context.auth_error = exc
+            else:
+                context.auth_error = None
+                context.request_ctx = RequestContext(
+                    principal=principal, request_id=context.request_ctx.request_id
+                )
+        return cast(UnsetType, UNSET)
 
 
 def graphql_app(settings: GraphQLSettings) -> GlimpseGraphQL:

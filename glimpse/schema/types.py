@@ -15,6 +15,7 @@ from glimpse.schema.scalars import JSON, BigInt
 
 if TYPE_CHECKING:
     from glimpse.schema.metadef_types import ImageMetadefProperty
+    from glimpse.schema.tasks import Task
 
 
 @strawberry.enum(description="Lifecycle status of an image (Glance's status machine).")
@@ -91,6 +92,9 @@ class ImageEventType:
             request_id=ev.request_id,
             changes=JSON(ev.changes),
         )
+
+
+TaskRef = Annotated["Task", strawberry.lazy("glimpse.schema.tasks")]
 
 
 @strawberry.type(description="REST endpoints for streaming this image's data.")
@@ -214,6 +218,15 @@ class Image:
     async def events(self, info: Info, first: int = 50) -> list[ImageEventType]:
         rows = await info.context.loaders.events.load(self.row.id)
         return [ImageEventType.of(e) for e in rows[: max(0, min(first, 100))]]
+
+    @strawberry.field(
+        description="Background tasks about this image (imports, copies, resizes), newest "
+        "first: all of them for admins, those of your project otherwise."
+    )
+    async def tasks(self, info: Info) -> list[TaskRef]:
+        from glimpse.schema.tasks import Task
+
+        return [Task(row=t) for t in await info.context.loaders.tasks.load(self.row.id)]
 
     @strawberry.field(
         description="Metadef properties that apply to images (namespaces associated with "

@@ -89,6 +89,11 @@ class FilesystemStore:
         """Whether ``uri`` names a file below this store's root."""
         return self._path_or_none(uri) is not None
 
+    def key_of(self, uri: str) -> str | None:
+        """The key ``uri`` names in this store, or None when it is not ours."""
+        path = self._path_or_none(uri)
+        return None if path is None else path.relative_to(self.root).as_posix()
+
     def _uri(self, key: str) -> str:
         return (self.root / key).as_uri()
 

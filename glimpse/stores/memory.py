@@ -30,6 +30,10 @@ class MemoryStore:
         """Whether ``uri`` names a blob of this store."""
         return uri.startswith(self._prefix)
 
+    def key_of(self, uri: str) -> str | None:
+        """The key ``uri`` names in this store, or None when it is not ours."""
+        return uri[len(self._prefix) :] if self.owns(uri) else None
+
     def keys(self) -> list[str]:
         """Stored keys, for tests that check nothing was left behind."""
         return sorted(self._blobs)

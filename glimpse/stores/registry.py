@@ -19,6 +19,13 @@ class OwnsUri(Protocol):
     def owns(self, uri: str) -> bool: ...
 
 
+@runtime_checkable
+class KeysUri(Protocol):
+    """Drivers that can map one of their URIs back to its key (all built-in drivers)."""
+
+    def key_of(self, uri: str) -> str | None: ...
+
+
 def _filesystem(config: StoreConfig) -> BlobStore:
     path = config.options.get("path")
     if not path:
@@ -84,6 +91,16 @@ class StoreRegistry:
         for store in self._stores.values():
             if isinstance(store, OwnsUri) and store.owns(uri):
                 return store
+        return None
+
+    def locate(self, uri: str) -> tuple[BlobStore, str] | None:
+        """The store owning ``uri`` and the key it names there (a copy target given as a
+        location URL); ``None`` when no configured store owns it."""
+        for store in self._stores.values():
+            if isinstance(store, KeysUri):
+                key = store.key_of(uri)
+                if key:
+                    return store, key
         return None
 
     async def close(self) -> None:

@@ -92,6 +92,10 @@ class S3Store:
         """Whether ``uri`` is an object of this bucket under this store's prefix."""
         return uri.startswith(f"s3://{self.bucket}/{self.prefix}")
 
+    def key_of(self, uri: str) -> str | None:
+        """The key ``uri`` names in this store, or None when it is not ours."""
+        return uri[len(f"s3://{self.bucket}/{self.prefix}") :] if self.owns(uri) else None
+
     def _uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
 

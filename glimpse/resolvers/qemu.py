@@ -1,0 +1,73 @@
+"""qemu-img, run safely: explicit input format, CPU and memory limits, no shell.
+
+qemu-img probes formats when ``-f`` is missing (a "raw" upload whose bytes are a qcow2
+header would be opened as qcow2, backing file included), so the format is always given.
+It runs under ``prlimit`` (CPU seconds, address space) when available, since even a
+well-formed image can make it work hard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from glimpse.core.config import TaskSettings
+from glimpse.core.errors import InvalidInput, ServiceUnavailable
+
+RESIZABLE = ("raw", "qcow2")
+
+
+def binary(settings: TaskSettings) -> str:
+    """Path of qemu-img, or a clear 503 saying it is missing."""
+    path = shutil.which(settings.qemu_img)
+    if path is None:
+        raise ServiceUnavailable(
+            f"qemu-img ({settings.qemu_img}) is not installed on this server; resizing needs "
+            "it (Debian/Ubuntu: apt-get install qemu-utils)"
+        )
+    return path
+
+
+def _limited(settings: TaskSettings, argv: list[str]) -> list[str]:
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return argv
+    return [
+        prlimit,
+        f"--cpu={settings.qemu_cpu_seconds}",
+        f"--as={settings.qemu_memory_bytes}",
+        "--",
+        *argv,
+    ]
+
+
+async def _run(settings: TaskSettings, *args: str) -> str:
+    argv = _limited(settings, [binary(settings), *args])
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        message = err.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+        raise InvalidInput(f"qemu-img {args[0]} failed: {message}")
+    return out.decode(errors="replace")
+
+
+async def resize(settings: TaskSettings, path: Path, fmt: str, size: int, shrink: bool) -> None:
+    """Resize the disk image at ``path`` (format ``fmt``) to ``size`` bytes in place."""
+    if fmt not in RESIZABLE:
+        raise InvalidInput(f"Only {', '.join(RESIZABLE)} images can be resized, not {fmt}")
+    args = ["resize", "-f", fmt]
+    if shrink:
+        args.append("--shrink")
+    await _run(settings, *args, str(path), str(size))
+
+
+async def info(settings: TaskSettings, path: Path, fmt: str) -> dict[str, Any]:
+    """``qemu-img info --output=json`` with an explicit format."""
+    out = await _run(settings, "info", "-f", fmt, "--output=json", str(path))
+    data: dict[str, Any] = json.loads(out)
+    return data

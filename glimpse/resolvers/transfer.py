@@ -1,0 +1,116 @@
+"""Moving image data in background tasks: source -> (rate limit, progress) -> hashing,
+format inspection -> store. Shared by imports, copies and resizes.
+
+A transfer writes under a key derived from the image and the task, so running a step again
+after a crash overwrites its own earlier attempt instead of piling up blobs; the store's
+``put`` is atomic, so nothing half-written is ever visible under that key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from glimpse.core.errors import Conflict, StoreUnavailable
+from glimpse.models.tables import Image, ImageLocation
+from glimpse.resolvers.data import instrument, verdict
+from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.images import remove_blobs
+from glimpse.resolvers.task_queue import Progress
+from glimpse.stores.base import BlobStore, StoredBlob
+
+
+@dataclass(frozen=True)
+class Transferred:
+    """A completed, verified write."""
+
+    store: str
+    uri: str
+    size: int
+    md5: str
+    sha512: str
+    virtual_size: int | None
+
+
+async def paced(
+    deps: Deps,
+    chunks: AsyncIterable[bytes],
+    progress: Progress | None,
+    total: int | Callable[[], int | None] | None,
+    label: str,
+    span: tuple[int, int] = (0, 100),
+) -> AsyncIterator[bytes]:
+    """Pass chunks through, holding to ``tasks.io_rate_limit`` and reporting progress
+    scaled into ``span`` (so a task of several steps reports one rising percentage)."""
+    rate = deps.settings.tasks.io_rate_limit
+    start, seen = time.monotonic(), 0
+    lo, hi = span
+    async for chunk in chunks:
+        seen += len(chunk)
+        yield chunk
+        if rate > 0:
+            ahead = seen / rate - (time.monotonic() - start)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        size = total() if callable(total) else total
+        if progress is not None and size:
+            pct = lo + (hi - lo) * min(seen, size) // size
+            await progress(min(pct, hi), f"{label}: {seen} of {size} bytes")
+        elif progress is not None:
+            await progress(lo, f"{label}: {seen} bytes")
+
+
+async def write(
+    deps: Deps,
+    image: Image,
+    store: BlobStore,
+    key: str,
+    chunks: AsyncIterable[bytes],
+    *,
+    inspect: bool = True,
+    expect_md5: str | None = None,
+) -> Transferred:
+    """Write ``chunks`` to ``store`` at ``key``, hashing and (for bare containers)
+    inspecting; the blob is removed again when the data is refused or does not match
+    ``expect_md5``."""
+    if store.read_only:
+        raise Conflict(f"Store {store.name} is read-only")
+    stream, inspection = instrument(deps, image, chunks, None)
+    if not inspect:
+        inspection = None
+    async with stream:
+        blob: StoredBlob = await store.put(key, stream)
+    try:
+        virtual_size = verdict(image, inspection, stream.size)
+        if expect_md5 is not None and stream.md5 != expect_md5:
+            raise StoreUnavailable(
+                f"checksum mismatch writing to {store.name}: {stream.md5} != {expect_md5}"
+            )
+    except BaseException:
+        await remove_blobs(deps, [blob.uri])
+        raise
+    return Transferred(store.name, blob.uri, stream.size, stream.md5, stream.sha512, virtual_size)
+
+
+async def active_location(deps: Deps, image_id: str) -> ImageLocation | None:
+    """The first active location of an image (where copies read from)."""
+    async with deps.db.read() as s:
+        return (
+            await s.exec(
+                select(ImageLocation)
+                .where(ImageLocation.image_id == image_id, ImageLocation.status == "active")
+                .order_by(col(ImageLocation.id))
+            )
+        ).first()
+
+
+def read(deps: Deps, uri: str) -> AsyncIterator[bytes]:
+    """The bytes at ``uri`` from whichever configured store owns it."""
+    store = deps.stores.for_uri(uri)
+    if store is None:
+        raise StoreUnavailable(f"No configured store holds {uri}")
+    return store.open(uri)
