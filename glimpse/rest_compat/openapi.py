@@ -7,6 +7,7 @@ what an image looks like. Both are readable without a token; the page needs no C
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 from functools import cache
@@ -29,12 +30,47 @@ def _component(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _object(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+# Bodies that do not come from a Glance schema document.
+_STATIC: dict[str, Any] = {
+    "ImageChanges": {
+        "type": "object",
+        "description": "Base attributes to replace; custom properties to set (null removes).",
+        "additionalProperties": {"type": ["string", "null"]},
+    },
+    "PatchOperations": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "op": {"enum": ["add", "replace", "remove"]},
+                "path": {"type": "string"},
+                "value": {},
+            },
+        },
+    },
+    "MemberCreate": _object(member={"type": "string"}),
+    "MemberUpdate": _object(status={"enum": ["pending", "accepted", "rejected"]}),
+    "ImportInfo": {"type": "object", "required": ["import-methods"]},
+    "StoreList": _object(stores={"type": "array", "items": {"type": "object"}}),
+    "Usage": _object(usage={"type": "object"}),
+    "Versions": _object(versions={"type": "array", "items": {"type": "object"}}),
+    "Binary": {"type": "string", "format": "binary"},
+    "Html": {"type": "string"},
+    "Any": {},
+    "Error": {"type": ["object", "string"]},
+}
+
+
 def _components() -> dict[str, Any]:
     image = _component(schemas.image_schema())
     writable = {
         k: v for k, v in image["properties"].items() if not v.get("readOnly") and k != "locations"
     }
-    any_ok: dict[str, Any] = {}
+    member = schemas.member_schema()
     return {
         "Image": image,
         "ImageList": _component(schemas.collection("images", schemas.image_schema())),
@@ -43,56 +79,9 @@ def _components() -> dict[str, Any]:
             "properties": writable,
             "additionalProperties": {"type": "string", "maxLength": 65535},
         },
-        "ImageChanges": {
-            "type": "object",
-            "description": "Base attributes to replace; custom properties to set (null removes).",
-            "additionalProperties": {"type": ["string", "null"]},
-        },
-        "PatchOperations": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "op": {"enum": ["add", "replace", "remove"]},
-                    "path": {"type": "string"},
-                    "value": {},
-                },
-            },
-        },
-        "Member": _component(schemas.member_schema()),
-        "MemberList": _component(
-            schemas.collection("members", schemas.member_schema(), minimal=True)
-        ),
-        "MemberCreate": {
-            "type": "object",
-            "properties": {"member": {"type": "string"}},
-            "required": ["member"],
-        },
-        "MemberUpdate": {
-            "type": "object",
-            "properties": {"status": {"enum": ["pending", "accepted", "rejected"]}},
-            "required": ["status"],
-        },
-        "ImportInfo": {"type": "object", "required": ["import-methods"]},
-        "StoreList": {
-            "type": "object",
-            "properties": {"stores": {"type": "array", "items": {"type": "object"}}},
-            "required": ["stores"],
-        },
-        "Usage": {
-            "type": "object",
-            "properties": {"usage": {"type": "object"}},
-            "required": ["usage"],
-        },
-        "Versions": {
-            "type": "object",
-            "properties": {"versions": {"type": "array", "items": {"type": "object"}}},
-            "required": ["versions"],
-        },
-        "Binary": {"type": "string", "format": "binary"},
-        "Html": {"type": "string"},
-        "Any": any_ok,
-        "Error": {"type": ["object", "string"]},
+        "Member": _component(member),
+        "MemberList": _component(schemas.collection("members", member, minimal=True)),
+        **copy.deepcopy(_STATIC),
     }
 
 
