@@ -40,6 +40,7 @@ class ImageApi(Protocol):
     async def names(self, filters: dict[str, Any], who: str = "P1") -> list[str]: ...
     async def share(self, image_id: str, member: str, who: str = "P1") -> None: ...
     async def answer(self, image_id: str, status: str, who: str) -> None: ...
+    async def set_active(self, image_id: str, active: bool, who: str = "P1") -> None: ...
 
 
 def normal(name: str | None, base: dict[str, Any], tags: list[str], props: dict[str, str],
@@ -117,6 +118,10 @@ class RestApi:
     async def answer(self, image_id: str, status: str, who: str) -> None:
         await self._call("PUT", f"/v2/images/{image_id}/members/{who}", who,
                          json={"status": status})  # fmt: skip
+
+    async def set_active(self, image_id: str, active: bool, who: str = "P1") -> None:
+        action = "reactivate" if active else "deactivate"
+        await self._call("POST", f"/v2/images/{image_id}/actions/{action}", who)
 
 
 IMAGE_FIELDS = """id name status visibility protected osHidden owner minDisk minRam diskFormat
@@ -215,3 +220,7 @@ class GraphQLApi:
         q = """mutation($id: ID!, $m: String!, $s: MemberStatus!) {
             updateImageMember(id: $id, member: $m, status: $s) { status } }"""
         await self._run(q, who, id=image_id, m=who, s=status.upper())
+
+    async def set_active(self, image_id: str, active: bool, who: str = "P1") -> None:
+        name = "unpauseImage" if active else "pauseImage"
+        await self._run(f"mutation($id: ID!) {{ {name}(id: $id) {{ id }} }}", who, id=image_id)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from glimpse.core.config import Settings
+from tests.conftest import token
 from tests.parity.clients import ApiError, GraphQLApi, ImageApi, RestApi
 
 KINDS = {"rest": RestApi, "graphql": GraphQLApi}
@@ -106,3 +107,22 @@ async def test_list_filters(client: ImageApi) -> None:
     assert wrong == []
     await client.answer(shared, "accepted", who="P1")
     assert await client.names({}) == ["alpha", "beta", "shared"]
+
+
+async def test_deactivate_and_reactivate(client: ImageApi, http: httpx.AsyncClient,
+                                         settings: Settings) -> None:  # fmt: skip
+    image_id = await client.create({"name": "d", "disk_format": "raw", "container_format": "bare"})
+    assert await _error(client.set_active(image_id, False)) == "FORBIDDEN"  # queued
+    upload = await http.put(
+        f"/v2/images/{image_id}/file",
+        content=b"data",
+        headers={"Content-Type": "application/octet-stream",
+                 "X-Auth-Token": token(settings, "P1", "member")},
+    )  # fmt: skip
+    assert upload.status_code == 204
+    await client.set_active(image_id, False)
+    assert (await client.get(image_id) or {})["status"] == "deactivated"
+    await client.set_active(image_id, False)  # idempotent
+    assert await _error(client.set_active(image_id, True, who="P2")) == "NOT_FOUND"
+    await client.set_active(image_id, True)
+    assert (await client.get(image_id) or {})["status"] == "active"
