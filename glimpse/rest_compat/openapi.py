@@ -88,10 +88,14 @@ def _components() -> dict[str, Any]:
 _MEDIA = {"Binary": "application/octet-stream", "Html": "text/html"}
 
 
-def _responses(ok: dict[int, str | None], errors: tuple[int, ...]) -> dict[str, Any]:
+def _responses(
+    ok: dict[int, str | None], errors: tuple[int, ...], links: dict[str, Any]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for code, schema in ok.items():
         resp: dict[str, Any] = {"description": REASONS[code]}
+        if links and not out:
+            resp["links"] = links
         if schema is not None:
             media = _MEDIA.get(schema, "application/json")
             resp["content"] = {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
@@ -107,7 +111,7 @@ def _operation(path: str, method: str, spec: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": "_".join([method.lower(), *words]).replace(".", "_").replace("-", "_"),
         "summary": spec["summary"],
-        "responses": _responses(spec["ok"], spec["errors"]),
+        "responses": _responses(spec["ok"], spec["errors"], spec["links"]),
     }
     if spec["params"]:
         operation["parameters"] = spec["params"]

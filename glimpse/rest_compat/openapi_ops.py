@@ -130,8 +130,10 @@ def op(
     params: list[dict[str, Any]] | None = None,
     body: dict[str, Any] | None = None,
     public: bool = False,
+    links: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One operation. ``ok`` maps success codes to a component schema name (None: no body)."""
+    """One operation. ``ok`` maps success codes to a component schema name (None: no body);
+    ``links`` (OpenAPI links of the first success response) let stateful fuzzing follow on."""
     return {
         "summary": summary,
         "ok": ok,
@@ -139,7 +141,30 @@ def op(
         "params": params or [],
         "body": body,
         "public": public,
+        "links": links or {},
     }
+
+
+def _image_link(operation_id: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "parameters": {"image_id": "$response.body#/id"}}
+
+
+# What a client does next with a created image.
+IMAGE_LINKS: Final = {
+    name: _image_link(target)
+    for name, target in (
+        ("ShowImage", "get_v2_images_image_id"),
+        ("PatchImage", "patch_v2_images_image_id"),
+        ("PutImage", "put_v2_images_image_id"),
+        ("DeleteImage", "delete_v2_images_image_id"),
+        ("UploadData", "put_v2_images_image_id_file"),
+        ("DownloadData", "get_v2_images_image_id_file"),
+        ("AddTag", "put_v2_images_image_id_tags_tag"),
+        ("Deactivate", "post_v2_images_image_id_actions_deactivate"),
+        ("ListMembers", "get_v2_images_image_id_members"),
+        ("AddMember", "post_v2_images_image_id_members"),
+    )
+}
 
 
 _IMG = [IMAGE_ID]
@@ -155,6 +180,7 @@ OPERATIONS: Final[dict[str, dict[str, dict[str, Any]]]] = {
             {201: "Image"},
             (400, 401, 403, 409, 413),
             body=_body(_ref("ImageCreate")),
+            links=IMAGE_LINKS,
         ),
     },
     "/v2/images/{image_id}": {

@@ -55,3 +55,12 @@ async def test_image_component_is_the_served_schema(api: Api) -> None:
     assert component["properties"] == served["properties"]
     image = await api.create(name="x", k="v")
     jsonschema.Draft202012Validator(component).validate(image)
+
+
+def test_links_target_existing_operations() -> None:
+    doc = build()
+    ids = {op["operationId"] for methods in doc["paths"].values() for op in methods.values()}
+    created = doc["paths"]["/v2/images"]["post"]["responses"]["201"]
+    targets = {link["operationId"] for link in created["links"].values()}
+    assert targets
+    assert targets <= ids

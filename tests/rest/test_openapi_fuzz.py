@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from glimpse.rest_compat.openapi_ops import PATCH_TYPES
@@ -63,3 +64,31 @@ def test_openapi_conformance(live_server: LiveServer) -> None:
     assert sum(statuses.values()) >= 3 * operations, statuses
     assert statuses[401] < sum(statuses.values()) // 10, statuses
     assert failures == [], "\n\n".join(failures)
+
+
+def test_stateful_sequences(live_server: LiveServer) -> None:
+    """Follow the OpenAPI links: create an image, then show/patch/upload/tag/share/delete it."""
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/v2/openapi.json")
+    token = live_server.token("FUZZ2")
+    headers = {"X-Auth-Token": token, "Authorization": f"Bearer {token}"}
+    base = schema.as_state_machine()
+
+    class Machine(base):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            case.headers = {**(case.headers or {}), **headers}
+            return {}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, excluded_checks=EXCLUDED)
+
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        ),
+    )
