@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,7 +16,19 @@ from starlette.routing import Route
 
 from glimpse.core.config import Settings
 from glimpse.core.errors import InvalidInput, Unauthenticated
-from glimpse.rest_compat import actions, cache, image_data, images, imports, stores, tasks
+from glimpse.rest_compat import (
+    actions,
+    cache,
+    image_data,
+    images,
+    imports,
+    info,
+    members,
+    openapi,
+    schemas,
+    stores,
+    tasks,
+)
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.metadefs import METADEF_ROUTES
 from glimpse.rest_compat.wire import ctx_of
@@ -50,8 +63,15 @@ def advertised_minors(settings: Settings) -> frozenset[int]:
 class Endpoint:
     handler: Handler
     body: bool = False  # whether a request body is expected
+    auth: bool = True  # documentation is readable without a token
+    summary: str = ""  # one line for the OpenAPI description and the docs page
 
 
+def _get(handler: Handler, summary: str = "", *, auth: bool = True) -> dict[str, Endpoint]:
+    return {"GET": Endpoint(handler, auth=auth, summary=summary)}
+
+
+# Path -> method -> endpoint. Other areas (tasks, metadefs, cache, stores) add their paths here.
 ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/images": {
         "GET": Endpoint(images.index, body=True),  # Glance does not reject a body here
@@ -60,6 +80,7 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/images/{image_id}": {
         "GET": Endpoint(images.show),
         "PATCH": Endpoint(images.patch, body=True),
+        "PUT": Endpoint(images.put, body=True),
         "DELETE": Endpoint(images.delete),
     },
     "/v2/images/{image_id}/file": {
@@ -72,6 +93,22 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     },
     "/v2/images/{image_id}/actions/deactivate": {"POST": Endpoint(images.deactivate)},
     "/v2/images/{image_id}/actions/reactivate": {"POST": Endpoint(images.reactivate)},
+    "/v2/images/{image_id}/members": {
+        "GET": Endpoint(members.index),
+        "POST": Endpoint(members.create, body=True),
+    },
+    "/v2/images/{image_id}/members/{member_id}": {
+        "GET": Endpoint(members.show),
+        "PUT": Endpoint(members.update, body=True),
+        "DELETE": Endpoint(members.delete),
+    },
+    **{
+        f"/v2/schemas/{name}": _get(schemas.handler_for(name), f"JSON schema '{name}'")
+        for name in schemas.documents()
+    },
+    "/v2/info/usage": _get(info.usage),
+    "/v2/openapi.json": _get(openapi.document, auth=False),
+    "/v2/docs": _get(openapi.docs_page, auth=False),
     "/v2/info/stores": {"GET": Endpoint(stores.info)},
     "/v2/info/stores/detail": {"GET": Endpoint(stores.info_detail)},
     "/v2/stores/{store_id}/{image_id}": {"DELETE": Endpoint(stores.delete_from_store)},
@@ -111,13 +148,24 @@ def dispatcher(methods: dict[str, Endpoint]) -> Handler:
             return error_response(
                 request, 405, "The method is not allowed for this resource.", {"Allow": allow}
             )
-        if not ctx_of(request).principal.authenticated:
+        _check_utf8(request)
+        if endpoint.auth and not ctx_of(request).principal.authenticated:
             raise Unauthenticated("Authentication required")
         if not endpoint.body and _has_body(request):
             raise InvalidInput("A body is not expected with this request.")
         return await endpoint.handler(request)
 
     return dispatch
+
+
+def _check_utf8(request: Request) -> None:
+    """Glance answers 400 to a path or query string that is not UTF-8 once unquoted."""
+    raw_path = request.scope.get("raw_path") or b""
+    for part in (raw_path, request.scope.get("query_string", b"")):
+        try:
+            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("The request URL is not valid UTF-8.") from exc
 
 
 def _has_body(request: Request) -> bool:
@@ -157,7 +205,7 @@ def routes() -> list[Route]:
         Route(path, dispatcher(methods), methods=ALL_METHODS) for path, methods in ROUTES.items()
     ]
     return [
-        Route("/", root, methods=["GET", "HEAD"]),
+        Route("/", root, methods=ALL_METHODS),  # also unknown version prefixes (middleware)
         Route("/versions", versions, methods=["GET", "HEAD"]),
         *table,
     ]
