@@ -24,6 +24,7 @@ from glimpse.core.errors import GlimpseError
 from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.tokens import TokenVerifier
+from glimpse.resolvers import quotas
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.prefetch import prefetcher
 from glimpse.rest_compat import routes as rest_routes
@@ -43,6 +44,8 @@ def build_deps(settings: Settings) -> Deps:
         db=Database(settings.effective_database_url),
         stores=build_stores(settings),
         policy=Policy(settings.auth.policy_profile, settings.auth.policy_overrides),
+        # /v2/info/usage reports what resolvers.quotas enforces (stored and staged bytes).
+        extras={"usage": quotas.usage},
     )
 
 
@@ -68,11 +71,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await deps.stores.close()
         await deps.db.dispose()
 
-    gql = graphql_app(settings.graphql)
+    gql = graphql_app(settings.graphql, settings.page_default)
     routes: list[BaseRoute] = [
         *rest_routes.routes(),
         Route("/healthz", healthz),
-        Route("/graphql", gql, methods=["GET", "POST"]),
+        Route("/graphql", gql),  # GraphQL over HTTP: it answers other methods with 405
         WebSocketRoute("/graphql", gql),  # subscriptions (graphql-transport-ws)
         Route("/ui", lambda r: RedirectResponse("/ui/")),
         *web_download.routes(),

@@ -17,6 +17,8 @@ from glimpse.policy.identity import Verifier, identify
 
 _VALID_RID = re.compile(r"^req-[0-9a-fA-F-]{36}$")
 _VERSIONED = re.compile(r"^/v2\.(\d+)(/.*)?$")
+_ANY_VERSION = re.compile(r"^/v\d+(\.\d+)?(/|$)")
+_VERSION_MEDIA = "application/vnd.openstack.images-v2"
 
 
 class RequestContextMiddleware:
@@ -69,8 +71,25 @@ class RequestContextMiddleware:
             return Principal.anonymous(), exc
 
     def _strip_minor_version(self, scope: Scope) -> None:
-        """``/v2.N/...`` is ``/v2/...`` for every advertised N."""
-        m = _VERSIONED.match(scope.get("path", ""))
+        """Glance's version negotiation: ``/v2.N/...`` is ``/v2/...`` for every advertised N;
+        any other version prefix (``/v1``, ``/v3``, ``/v2.99``) answers the versions document
+        (300, served by ``/``); ``Accept: application/vnd.openstack.images-v2`` selects v2 for
+        an unprefixed path."""
+        path = scope.get("path", "")
+        m = _VERSIONED.match(path)
         if m and int(m.group(1)) in self.minors:
-            scope["path"] = "/v2" + (m.group(2) or "")
-            scope["raw_path"] = scope["path"].encode()
+            self._set_path(scope, "/v2", len(path) - len(m.group(2) or ""))
+        elif _ANY_VERSION.match(path) and not (path == "/v2" or path.startswith("/v2/")):
+            scope["path"], scope["raw_path"] = "/", b"/"
+        elif path.startswith("/images") and _VERSION_MEDIA in Headers(scope=scope).get(
+            "accept", ""
+        ):
+            self._set_path(scope, "/v2", 0)
+
+    @staticmethod
+    def _set_path(scope: Scope, prefix: str, cut: int) -> None:
+        """Replace the first ``cut`` characters of the path by ``prefix`` (in raw_path too:
+        the prefix is ASCII, so the raw and decoded lengths agree)."""
+        raw = scope.get("raw_path") or scope["path"].encode()
+        scope["path"] = prefix + scope["path"][cut:]
+        scope["raw_path"] = prefix.encode() + raw[cut:]

@@ -62,7 +62,8 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class QuotaSettings:
-    """Per-project limits; a negative value means unlimited."""
+    """Per-project limits; a negative value means unlimited. ``image_size_total`` and
+    ``image_stage_total`` are in MiB, like Glance's unified limits."""
 
     image_count: int = -1
     image_size_total: int = -1
@@ -125,6 +126,13 @@ class GraphQLSettings:
     introspection: bool = True
     graphiql: bool = True
     tracing: bool = False
+    # Persisted queries: ``persisted_queries_file`` is a registry of allowed operations (an
+    # Apollo persisted-query manifest or a {sha256: query} JSON map); with ``persisted_only``
+    # nothing else runs. ``apq`` lets clients register hashes at run time (Apollo APQ).
+    persisted_queries_file: str = ""
+    persisted_only: bool = False
+    apq: bool = True
+    apq_cache_size: int = 1000
 
 
 @dataclass(frozen=True)

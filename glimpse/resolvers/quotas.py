@@ -1,6 +1,7 @@
 """Per-project quotas and the usage report behind ``GET /v2/info/usage``.
 
-Limits come from ``settings.quotas`` (a negative value is unlimited; sizes in bytes). Counts
+Limits come from ``settings.quotas`` (a negative value is unlimited; ``image_size_total`` and
+``image_stage_total`` in MiB, the unit of Glance's unified limits). Counts
 per image (tags, properties, members) are checked where those change (resolvers.images,
 resolvers.members); this module owns the per-project totals:
 
@@ -74,8 +75,9 @@ async def _staged_bytes(s: AsyncSession, mine: list[Any]) -> int:
     return sum(int(m.get("size") or 0) for m in rows if isinstance(m, dict))
 
 
-def _left(limit: int, used: int) -> int | None:
-    return None if limit < 0 else max(0, limit - used)
+def _left(limit_mib: int, used: int) -> int | None:
+    """Bytes left under a MiB limit (``None``: unlimited)."""
+    return None if limit_mib < 0 else max(0, limit_mib * MiB - used)
 
 
 async def size_cap(deps: Deps, s: AsyncSession, project: str | None, image_id: str) -> int | None:
@@ -104,19 +106,21 @@ def check_size(cap: int | None, size: int | None, what: str = "storage") -> None
 
 def _entry(limit: int, usage: int, *, mib: bool) -> dict[str, int]:
     if mib:
-        return {"limit": limit // MiB if limit >= 0 else -1, "usage": math.ceil(usage / MiB)}
+        return {"limit": limit, "usage": math.ceil(usage / MiB)}
     return {"limit": limit, "usage": usage}
 
 
 async def usage(deps: Deps, ctx: RequestContext) -> dict[str, dict[str, int]]:
     """The caller's project usage in Glance's ``/v2/info/usage`` shape (sizes in MiB,
-    rounded up; ``-1`` is unlimited). A caller with no project gets ``{}``."""
+    rounded up; ``-1`` is unlimited). Registered as the ``usage`` provider of
+    resolvers.discovery. Like Glance without unified limits, ``{}`` when no project total
+    is limited, or for a caller with no project."""
     deps.policy.enforce("get_usage", ctx.principal)
-    if ctx.project_id is None:
+    q = deps.settings.quotas
+    if ctx.project_id is None or max(q.image_count, q.image_size_total, q.image_stage_total) < 0:
         return {}
     async with deps.db.read() as s:
         u = await project_usage(s, ctx.project_id)
-    q = deps.settings.quotas
     return {
         "image_size_total": _entry(q.image_size_total, u.stored_bytes, mib=True),
         "image_stage_total": _entry(q.image_stage_total, u.staged_bytes, mib=True),

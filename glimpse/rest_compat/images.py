@@ -16,15 +16,11 @@ from glimpse.rest_compat.wire import absolute, ctx_of, deps_of, read_json
 
 PATCH_V21 = "application/openstack-images-v2.1-json-patch"
 PATCH_V20 = "application/openstack-images-v2.0-json-patch"
-CREATE_READ_ONLY = ("direct_url", "self", "file", "schema", "stores")
 
 
 async def create(request: Request) -> Response:
     deps, ctx = deps_of(request), ctx_of(request)
     body = await read_json(request)
-    for key in CREATE_READ_ONLY:
-        if key in body:
-            raise Forbidden(f"Attribute '{key}' is read-only.")
     rec = await images.create(deps, ctx, ImageCreate(body))
     headers = {
         "Location": absolute(request, f"/v2/images/{rec.image.id}"),
@@ -78,6 +74,7 @@ async def patch(request: Request) -> Response:
 def _patch_op(item: Any, *, v20: bool) -> PatchOp:
     if not isinstance(item, dict):
         raise InvalidInput("Each patch operation must be a JSON object")
+    op: Any
     if v20:
         keys = [k for k in ("add", "remove", "replace") if k in item]
         if len(keys) != 1 or "op" in item:
@@ -89,7 +86,7 @@ def _patch_op(item: Any, *, v20: bool) -> PatchOp:
             raise InvalidInput(f"Invalid operation: {item.get('op')!r}")
     if op != "remove" and "value" not in item:
         raise InvalidInput(f"Operation '{op}' requires a value")
-    return PatchOp(op, _pointer(path), item.get("value"))  # type: ignore[arg-type]
+    return PatchOp(op, _pointer(path), item.get("value"))
 
 
 def _pointer(path: Any) -> str:
@@ -115,6 +112,16 @@ def _valid_escapes(part: str) -> bool:
             return False
         i = part.find("~", i + 2)
     return True
+
+
+async def put(request: Request) -> Response:
+    """The product's original form: a JSON object of changes, merged into the image."""
+    deps, ctx = deps_of(request), ctx_of(request)
+    image_id = request.path_params["image_id"]
+    await images.get(deps, ctx, image_id)  # 404 before body errors for invisible images
+    body = await read_json(request)
+    rec = await images.merge(deps, ctx, image_id, body)
+    return JSONResponse(image_json(rec, deps.settings))
 
 
 async def delete(request: Request) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,10 +22,13 @@ from glimpse.rest_compat import (
     image_data,
     images,
     imports,
+    info,
+    members,
+    openapi,
+    schemas,
     stores,
     tasks,
     tokens,
-    usage,
 )
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.metadefs import METADEF_ROUTES
@@ -60,9 +64,15 @@ def advertised_minors(settings: Settings) -> frozenset[int]:
 class Endpoint:
     handler: Handler
     body: bool = False  # whether a request body is expected
-    anonymous: bool = False  # reachable without a token (login)
+    auth: bool = True  # documentation (and login) is reachable without a token
+    summary: str = ""  # one line for the OpenAPI description and the docs page
 
 
+def _get(handler: Handler, summary: str = "", *, auth: bool = True) -> dict[str, Endpoint]:
+    return {"GET": Endpoint(handler, auth=auth, summary=summary)}
+
+
+# Path -> method -> endpoint. Other areas (tasks, metadefs, cache, stores) add their paths here.
 ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/images": {
         "GET": Endpoint(images.index, body=True),  # Glance does not reject a body here
@@ -71,6 +81,7 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v2/images/{image_id}": {
         "GET": Endpoint(images.show),
         "PATCH": Endpoint(images.patch, body=True),
+        "PUT": Endpoint(images.put, body=True),
         "DELETE": Endpoint(images.delete),
     },
     "/v2/images/{image_id}/file": {
@@ -83,8 +94,27 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     },
     "/v2/images/{image_id}/actions/deactivate": {"POST": Endpoint(images.deactivate)},
     "/v2/images/{image_id}/actions/reactivate": {"POST": Endpoint(images.reactivate)},
-    "/v2/tokens": {"POST": Endpoint(tokens.issue, body=True, anonymous=True)},
-    "/v2/info/usage": {"GET": Endpoint(usage.usage)},
+    "/v2/tokens": {
+        "POST": Endpoint(
+            tokens.issue, body=True, auth=False, summary="Local account login: a bearer token"
+        )
+    },
+    "/v2/images/{image_id}/members": {
+        "GET": Endpoint(members.index),
+        "POST": Endpoint(members.create, body=True),
+    },
+    "/v2/images/{image_id}/members/{member_id}": {
+        "GET": Endpoint(members.show),
+        "PUT": Endpoint(members.update, body=True),
+        "DELETE": Endpoint(members.delete),
+    },
+    **{
+        f"/v2/schemas/{name}": _get(schemas.handler_for(name), f"JSON schema '{name}'")
+        for name in schemas.documents()
+    },
+    "/v2/info/usage": _get(info.usage),
+    "/v2/openapi.json": _get(openapi.document, auth=False),
+    "/v2/docs": _get(openapi.docs_page, auth=False),
     "/v2/info/stores": {"GET": Endpoint(stores.info)},
     "/v2/info/stores/detail": {"GET": Endpoint(stores.info_detail)},
     "/v2/stores/{store_id}/{image_id}": {"DELETE": Endpoint(stores.delete_from_store)},
@@ -124,7 +154,8 @@ def dispatcher(methods: dict[str, Endpoint]) -> Handler:
             return error_response(
                 request, 405, "The method is not allowed for this resource.", {"Allow": allow}
             )
-        if not endpoint.anonymous:
+        _check_utf8(request)
+        if endpoint.auth:
             _require_caller(request)
         if not endpoint.body and _has_body(request):
             raise InvalidInput("A body is not expected with this request.")
@@ -141,6 +172,16 @@ def _require_caller(request: Request) -> None:
         raise error
     if not ctx_of(request).principal.authenticated:
         raise Unauthenticated("Authentication required")
+
+
+def _check_utf8(request: Request) -> None:
+    """Glance answers 400 to a path or query string that is not UTF-8 once unquoted."""
+    raw_path = request.scope.get("raw_path") or b""
+    for part in (raw_path, request.scope.get("query_string", b"")):
+        try:
+            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("The request URL is not valid UTF-8.") from exc
 
 
 def _has_body(request: Request) -> bool:
@@ -180,7 +221,7 @@ def routes() -> list[Route]:
         Route(path, dispatcher(methods), methods=ALL_METHODS) for path, methods in ROUTES.items()
     ]
     return [
-        Route("/", root, methods=["GET", "HEAD"]),
+        Route("/", root, methods=ALL_METHODS),  # also unknown version prefixes (middleware)
         Route("/versions", versions, methods=["GET", "HEAD"]),
         *table,
     ]

@@ -25,7 +25,8 @@ class ErrorCodes(MaskErrors):
     def _one(self, error: GraphQLError) -> GraphQLError:
         orig = error.original_error
         if orig is None:
-            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+            # Our own rules (cost) bring a code; graphql-core's parse/validation errors don't.
+            error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
             return error
         if isinstance(orig, GlimpseError):
             return GraphQLError(

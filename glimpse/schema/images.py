@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types.unset import UNSET, UnsetType
@@ -139,7 +140,11 @@ class ImageEdge:
     node: Image = strawberry.field(description="The image.")
 
 
-@strawberry.type(description="Relay page information.")
+@strawberry.federation.type(
+    shareable=True,
+    description="Relay page information. @shareable: every subgraph with Relay connections "
+    "defines the same value type, and composition needs them to agree to share it.",
+)
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items after this page.")
     has_previous_page: bool = strawberry.field(description="More items before this page.")
@@ -229,6 +234,37 @@ def _wants_total(info: Info) -> bool:
     )
 
 
+DETAIL_FIELDS = frozenset({"tags", "properties", "propertiesJson", "property", "stores"})
+
+
+def _selected_names(selections: Any) -> Iterator[tuple[str, Any]]:
+    """(name, selection) pairs of a strawberry selection list, fragments flattened."""
+    for sel in selections or ():
+        name = getattr(sel, "name", None)
+        if name is None or not hasattr(sel, "arguments"):  # inline fragment or spread
+            yield from _selected_names(getattr(sel, "selections", ()))
+        else:
+            yield name, sel
+
+
+def _wants_details(info: Info) -> bool:
+    """Whether the page's nodes ask for tags, properties or stores: then the list query
+    fetches them for the whole page in the same session (three queries, no DataLoader)."""
+    for field in info.selected_fields:
+        for name, sel in _selected_names(field.selections):
+            nodes = sel.selections if name == "nodes" else []
+            if name == "edges":
+                nodes = [
+                    n
+                    for e, s in _selected_names(sel.selections)
+                    if e == "node"
+                    for n in s.selections
+                ]
+            if any(n in DETAIL_FIELDS for n, _ in _selected_names(nodes)):
+                return True
+    return False
+
+
 def _page_args(
     first: int | None, after: str | None, last: int | None, before: str | None, default: int
 ) -> tuple[int, q.Keyset | None, bool]:
@@ -241,18 +277,41 @@ def _page_args(
     return n, q.Keyset.decode(after) if after else None, False
 
 
+ImageIdArg = Annotated[strawberry.ID, strawberry.argument(description="Image id (UUID).")]
+TagArg = Annotated[str, strawberry.argument(description="The tag.")]
+KeyArg = Annotated[str, strawberry.argument(description="Custom property name.")]
+ValueArg = Annotated[str, strawberry.argument(description="Custom property value.")]
+MemberArg = Annotated[str, strawberry.argument(description="Member project id.")]
+MemberStatusArg = Annotated[MemberStatus, strawberry.argument(description="The new status.")]
+FilterArg = Annotated[
+    ImageFilter | None, strawberry.argument(description="Conditions that must all hold.")
+]
+SortArg = Annotated[
+    list[ImageSort] | None,
+    strawberry.argument(description="Sort keys in order; created_at and id break ties."),
+]
+FirstArg = Annotated[int | None, strawberry.argument(description="Page size, going forward.")]
+AfterArg = Annotated[str | None, strawberry.argument(description="Start after this cursor.")]
+LastArg = Annotated[int | None, strawberry.argument(description="Page size, going backward.")]
+BeforeArg = Annotated[str | None, strawberry.argument(description="End before this cursor.")]
+CreateArg = Annotated[
+    "CreateImageInput", strawberry.argument(description="The new image's metadata.")
+]
+UpdateArg = Annotated["UpdateImageInput", strawberry.argument(description="The changes.")]
+
+
 @strawberry.type
 class ImageQuery:
     @strawberry.field(description="Images visible to the caller: filtered, sorted, paged.")
     async def images(
         self,
         info: Info,
-        filter: ImageFilter | None = None,
-        sort: list[ImageSort] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: FilterArg = None,
+        sort: SortArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> ImageConnection:
         ctx = info.context.caller()
         deps = info.context.deps
@@ -272,9 +331,11 @@ class ImageQuery:
             else "accepted",
             with_total=_wants_total(info),
         )
-        page = await images.list_images(deps, ctx, query, with_details=False)
+        details = _wants_details(info)
+        page = await images.list_images(deps, ctx, query, with_details=details)
         edges = [
-            ImageEdge(cursor=page.cursor(r).encode(), node=Image(row=r.image)) for r in page.items
+            ImageEdge(cursor=page.cursor(r).encode(), node=Image(r.image, r if details else None))
+            for r in page.items
         ]
         info_ = PageInfo(
             has_next_page=page.has_next if not reverse else keyset is not None,
@@ -285,7 +346,7 @@ class ImageQuery:
         return ImageConnection(edges=edges, page_info=info_, total=page.total)
 
     @strawberry.field(description="One image by id, or null when absent or not visible.")
-    async def image(self, info: Info, id: strawberry.ID) -> Image | None:
+    async def image(self, info: Info, id: ImageIdArg) -> Image | None:
         ctx = info.context.caller()
         row = await info.context.loaders.images.load(str(id))
         del ctx
@@ -300,7 +361,7 @@ class PropertyInput:
 
 @strawberry.input(description="A new image's metadata (data is uploaded separately).")
 class CreateImageInput:
-    id: strawberry.ID | None = strawberry.field(default=UNSET, description="Chosen UUID.")
+    id: ImageIdArg | None = strawberry.field(default=UNSET, description="Chosen UUID.")
     name: str | None = strawberry.field(default=UNSET, description="Display name.")
     visibility: Visibility | None = strawberry.field(default=UNSET, description="Default shared.")
     protected: bool | None = strawberry.field(default=UNSET, description="Default false.")
@@ -376,75 +437,75 @@ def update_patch(inp: UpdateImageInput) -> ImagePatch:
 
 @strawberry.type(description="Result of deleteImage.")
 class DeleteImagePayload:
-    id: strawberry.ID = strawberry.field(description="The deleted image.")
+    id: ImageIdArg = strawberry.field(description="The deleted image.")
     deleted: bool = strawberry.field(description="Always true on success.")
 
 
 @strawberry.type
 class ImageMutation:
     @strawberry.mutation(description="Create a queued image; upload data via links.file.")
-    async def create_image(self, info: Info, input: CreateImageInput) -> Image:
+    async def create_image(self, info: Info, input: CreateArg) -> Image:
         rec = await images.create(
             info.context.deps, info.context.caller(), ImageCreate(create_values(input))
         )
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Change an image; all changes apply or none.")
-    async def update_image(self, info: Info, id: strawberry.ID, input: UpdateImageInput) -> Image:
+    async def update_image(self, info: Info, id: ImageIdArg, input: UpdateArg) -> Image:
         rec = await images.update(
             info.context.deps, info.context.caller(), str(id), update_patch(input)
         )
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Delete an image and its data (protected images refuse).")
-    async def delete_image(self, info: Info, id: strawberry.ID) -> DeleteImagePayload:
+    async def delete_image(self, info: Info, id: ImageIdArg) -> DeleteImagePayload:
         await images.delete(info.context.deps, info.context.caller(), str(id))
         return DeleteImagePayload(id=id, deleted=True)
 
     @strawberry.mutation(description="Add a tag (idempotent).")
-    async def add_image_tag(self, info: Info, id: strawberry.ID, tag: str) -> Image:
+    async def add_image_tag(self, info: Info, id: ImageIdArg, tag: TagArg) -> Image:
         await images.add_tag(info.context.deps, info.context.caller(), str(id), tag)
         return await _reload(info, str(id))
 
     @strawberry.mutation(description="Remove a tag (it must exist).")
-    async def remove_image_tag(self, info: Info, id: strawberry.ID, tag: str) -> Image:
+    async def remove_image_tag(self, info: Info, id: ImageIdArg, tag: TagArg) -> Image:
         await images.remove_tag(info.context.deps, info.context.caller(), str(id), tag)
         return await _reload(info, str(id))
 
     @strawberry.mutation(description="Set one custom property.")
     async def set_image_property(
-        self, info: Info, id: strawberry.ID, key: str, value: str
+        self, info: Info, id: ImageIdArg, key: KeyArg, value: ValueArg
     ) -> Image:
         rec = await images.set_property(
             info.context.deps, info.context.caller(), str(id), key, value
         )
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Remove one custom property (it must exist).")
-    async def remove_image_property(self, info: Info, id: strawberry.ID, key: str) -> Image:
+    async def remove_image_property(self, info: Info, id: ImageIdArg, key: KeyArg) -> Image:
         rec = await images.remove_property(info.context.deps, info.context.caller(), str(id), key)
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(
         description="Pause an image: it can no longer be downloaded or used (Glance's deactivate)."
     )
-    async def pause_image(self, info: Info, id: strawberry.ID) -> Image:
+    async def pause_image(self, info: Info, id: ImageIdArg) -> Image:
         rec = await images.deactivate(info.context.deps, info.context.caller(), str(id))
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Unpause an image (Glance's reactivate).")
-    async def unpause_image(self, info: Info, id: strawberry.ID) -> Image:
+    async def unpause_image(self, info: Info, id: ImageIdArg) -> Image:
         rec = await images.reactivate(info.context.deps, info.context.caller(), str(id))
-        return Image(row=rec.image)
+        return Image(rec.image, rec)
 
     @strawberry.mutation(description="Share a shared image with a project (status pending).")
-    async def add_image_member(self, info: Info, id: strawberry.ID, member: str) -> Member:
+    async def add_image_member(self, info: Info, id: ImageIdArg, member: MemberArg) -> Member:
         row = await members.add_member(info.context.deps, info.context.caller(), str(id), member)
         return Member.of(row)
 
     @strawberry.mutation(description="Accept, reject or reset a share (the member project only).")
     async def update_image_member(
-        self, info: Info, id: strawberry.ID, member: str, status: MemberStatus
+        self, info: Info, id: ImageIdArg, member: MemberArg, status: MemberStatusArg
     ) -> Member:
         row = await members.update_member(
             info.context.deps, info.context.caller(), str(id), member, status.value
@@ -452,14 +513,14 @@ class ImageMutation:
         return Member.of(row)
 
     @strawberry.mutation(description="Stop sharing an image with a project.")
-    async def remove_image_member(self, info: Info, id: strawberry.ID, member: str) -> bool:
+    async def remove_image_member(self, info: Info, id: ImageIdArg, member: MemberArg) -> bool:
         await members.remove_member(info.context.deps, info.context.caller(), str(id), member)
         return True
 
 
 async def _reload(info: Info, image_id: str) -> Image:
     rec = await images.get(info.context.deps, info.context.caller(), image_id)
-    return Image(row=rec.image)
+    return Image(rec.image, rec)
 
 
 __all__ = ["ImageMutation", "ImageQuery", "replace"]

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, cast
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -19,7 +27,10 @@ from glimpse.policy.identity import identify
 from glimpse.resolvers.deps import Deps
 from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.context import GraphQLContext
+from glimpse.schema.cost import CostLimiter, StaticRules
 from glimpse.schema.errors import ErrorCodes
+from glimpse.schema.fastpath import FastLeafExecutionContext
+from glimpse.schema.http import GraphQLHTTP
 from glimpse.schema.images import ImageMutation, ImageQuery
 from glimpse.schema.links import LinkMutation
 from glimpse.schema.metadef_mutations import MetadefMutation
@@ -43,20 +54,41 @@ class Mutation(
     pass
 
 
-def build_schema(settings: GraphQLSettings | None = None) -> strawberry.federation.Schema:
+class GlimpseSchema(strawberry.federation.Schema):
+    """Strawberry logs every error, client mistakes included; ErrorCodes logs the unexpected
+    ones with their request id, so the default logging is switched off."""
+
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        return None
+
+
+def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25) -> GlimpseSchema:
+    """The federated schema with the protection extensions the settings ask for."""
     settings = settings or GraphQLSettings()
-    # Factories, not instances: Strawberry builds fresh extensions for every request.
+    # Factories, not instances: strawberry shares an instance between concurrent requests
+    # (and warns about it), while extensions keep per-request state (masking's request id).
+    # Validation rules are built once so that validation results can be cached per document.
+    rules = (
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        *(() if settings.introspection else (NoSchemaIntrospectionCustomRule,)),
+    )
     extensions: list[Any] = [
         ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        partial(ParserCache, maxsize=512),
+        partial(StaticRules, rules),
+        partial(ValidationCache, maxsize=512),
+        partial(CostLimiter, max_cost=settings.max_cost, default_page=page_default),
     ]
-    return strawberry.federation.Schema(
+    if settings.tracing:
+        extensions.append(ApolloFederationTracingExtension)
+    return GlimpseSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Image, MetadefNamespace, Task],
         extensions=extensions,
+        execution_context_class=FastLeafExecutionContext,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 
@@ -93,7 +125,7 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
         return cast(UnsetType, UNSET)
 
 
-def graphql_app(settings: GraphQLSettings) -> GlimpseGraphQL:
-    return GlimpseGraphQL(
-        build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None
-    )
+def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTTP:
+    """``/graphql``: our GraphQL-over-HTTP endpoint; WebSockets go to strawberry's app."""
+    schema = build_schema(settings, page_default)
+    return GraphQLHTTP(schema, settings, websocket_app=GlimpseGraphQL(schema, graphql_ide=None))

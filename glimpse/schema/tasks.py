@@ -204,7 +204,7 @@ class ImageStatusChange:
     changes: JSON | None = strawberry.field(description="The logged change.")
 
 
-@strawberry.type
+@strawberry.type(description="Live updates, over WebSocket (graphql-transport-ws).")
 class Subscription:
     @strawberry.subscription(description="A task as it progresses; ends when it finishes.")
     async def task_progress(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Task, None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,6 +11,7 @@ import strawberry
 
 from glimpse.models.tables import Image as ImageRow
 from glimpse.models.tables import ImageEvent, ImageMember
+from glimpse.resolvers.images import ImageRecord
 from glimpse.schema.context import Info
 from glimpse.schema.scalars import JSON, BigInt
 
@@ -46,7 +48,9 @@ class MemberStatus(enum.Enum):
     REJECTED = "rejected"
 
 
-@strawberry.type(description="A custom image property.")
+@strawberry.federation.type(
+    shareable=True, description="A custom image property (a key/value pair; @shareable)."
+)
 class Property:
     key: str = strawberry.field(description="Property name.")
     value: str = strawberry.field(description="Property value (always a string).")
@@ -78,7 +82,11 @@ class ImageEventType:
     action: str = strawberry.field(description="What was done, e.g. create, update, upload.")
     user_id: str | None = strawberry.field(description="Acting user.")
     project_id: str | None = strawberry.field(description="Acting user's project.")
-    request_id: str | None = strawberry.field(description="Request that made the change.")
+    request_id: str | None = strawberry.federation.field(
+        inaccessible=True,
+        description="Request that made the change. @inaccessible: an operator's key into this "
+        "service's logs, served by the subgraph itself but not part of the supergraph API.",
+    )
     changes: JSON = strawberry.field(description="The change, as a JSON object.")
 
     @classmethod
@@ -104,108 +112,121 @@ class ImageLinks:
     schema: str = strawberry.field(description="JSON schema of the REST representation.")
 
 
-@strawberry.federation.type(keys=["id"], description="A virtual machine or disk image.")
+@strawberry.federation.type(
+    keys=["id"],
+    tags=["public"],
+    description="A virtual machine or disk image. Tagged `public` for Apollo contracts: the "
+    "image catalog is part of the public graph variant.",
+)
 class Image:
+    """Scalar fields are plain attributes copied from the row once: strawberry resolves them
+    without building an Info or parsing arguments (its "basic field" path), which is most of
+    the per-field cost on a page of images. Relations stay resolvers backed by DataLoaders."""
+
     row: strawberry.Private[ImageRow]
-
-    @strawberry.field(description="Image id (UUID).")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.row.id)
-
-    @strawberry.field(description="Display name; not unique.")
-    def name(self) -> str | None:
-        return self.row.name
-
-    @strawberry.field(description="Lifecycle status.")
-    def status(self) -> ImageStatus:
-        return ImageStatus(self.row.status)
-
-    @strawberry.field(description="Who may see the image.")
-    def visibility(self) -> Visibility:
-        return Visibility(self.row.visibility)
-
-    @strawberry.field(
+    details: strawberry.Private[ImageRecord | None]
+    prefetched: strawberry.Private[dict[str, Any] | None]
+    id: strawberry.ID = strawberry.field(description="Image id (UUID).")
+    name: str | None = strawberry.field(description="Display name; not unique.")
+    status: ImageStatus = strawberry.field(description="Lifecycle status.")
+    visibility: Visibility = strawberry.field(description="Who may see the image.")
+    is_public: bool = strawberry.field(
         description="Whether the first design's public flag holds: derived from visibility."
     )
-    def is_public(self) -> bool:
-        return self.row.visibility == "public"
+    protected: bool = strawberry.field(description="Protected images cannot be deleted.")
+    os_hidden: bool = strawberry.field(
+        description="Hidden images are left out of default listings."
+    )
+    owner: str | None = strawberry.field(description="Owning project id.")
+    min_disk: int = strawberry.field(
+        description="Minimum disk size in GB needed to boot the image."
+    )
+    min_ram: int = strawberry.field(description="Minimum RAM in MB needed to boot the image.")
+    disk_format: str | None = strawberry.field(description="Disk format (raw, qcow2, vmdk...).")
+    container_format: str | None = strawberry.field(description="Container format (bare, ovf...).")
+    size: BigInt | None = strawberry.field(description="Bytes of stored data.")
+    virtual_size: BigInt | None = strawberry.field(
+        description="Size of the virtual disk in bytes, from format inspection."
+    )
+    checksum: str | None = strawberry.field(description="MD5 of the data (hex).")
+    os_hash_algo: str | None = strawberry.field(description="Algorithm of osHashValue (sha512).")
+    os_hash_value: str | None = strawberry.field(description="Secure hash of the data (hex).")
+    created_at: datetime = strawberry.field(description="Creation time (UTC, microseconds).")
+    updated_at: datetime = strawberry.field(description="Last change (UTC, microseconds).")
 
-    @strawberry.field(description="Protected images cannot be deleted.")
-    def protected(self) -> bool:
-        return self.row.protected
+    def __init__(self, row: ImageRow, details: ImageRecord | None = None) -> None:
+        self.row, self.details = row, details
+        # Leaf-list relations already in hand, for the executor's fast path (fastpath.py).
+        self.prefetched = (
+            None
+            if details is None
+            else {
+                "tags": details.tags,
+                "properties_json": details.properties,
+                "stores": details.stores,
+            }
+        )
+        self.id = strawberry.ID(row.id)
+        self.name = row.name
+        # The stored strings are the enums' values: graphql-core serialises them with a dict
+        # lookup, while an Enum member goes through strawberry's linear search.
+        self.status = row.status  # type: ignore[assignment]
+        self.visibility = row.visibility  # type: ignore[assignment]
+        self.is_public = row.visibility == "public"
+        self.protected = row.protected
+        self.os_hidden = row.os_hidden
+        self.owner = row.owner
+        self.min_disk = row.min_disk
+        self.min_ram = row.min_ram
+        self.disk_format = row.disk_format
+        self.container_format = row.container_format
+        self.size = row.size  # type: ignore[assignment]
+        self.virtual_size = row.virtual_size  # type: ignore[assignment]
+        self.checksum = row.checksum
+        self.os_hash_algo = row.os_hash_algo
+        self.os_hash_value = row.os_hash_value
+        self.created_at = row.created_at
+        self.updated_at = row.updated_at
 
-    @strawberry.field(description="Hidden images are left out of default listings.")
-    def os_hidden(self) -> bool:
-        return self.row.os_hidden
-
-    @strawberry.field(description="Owning project id.")
-    def owner(self) -> str | None:
-        return self.row.owner
-
-    @strawberry.field(description="Minimum disk size in GB needed to boot the image.")
-    def min_disk(self) -> int:
-        return self.row.min_disk
-
-    @strawberry.field(description="Minimum RAM in MB needed to boot the image.")
-    def min_ram(self) -> int:
-        return self.row.min_ram
-
-    @strawberry.field(description="Disk format (raw, qcow2, vmdk...).")
-    def disk_format(self) -> str | None:
-        return self.row.disk_format
-
-    @strawberry.field(description="Container format (bare, ovf...).")
-    def container_format(self) -> str | None:
-        return self.row.container_format
-
-    @strawberry.field(description="Bytes of stored data.")
-    def size(self) -> BigInt | None:
-        return self.row.size  # type: ignore[return-value]
-
-    @strawberry.field(description="Size of the virtual disk in bytes, from format inspection.")
-    def virtual_size(self) -> BigInt | None:
-        return self.row.virtual_size  # type: ignore[return-value]
-
-    @strawberry.field(description="MD5 of the data (hex).")
-    def checksum(self) -> str | None:
-        return self.row.checksum
-
-    @strawberry.field(description="Algorithm of osHashValue (sha512).")
-    def os_hash_algo(self) -> str | None:
-        return self.row.os_hash_algo
-
-    @strawberry.field(description="Secure hash of the data (hex).")
-    def os_hash_value(self) -> str | None:
-        return self.row.os_hash_value
-
-    @strawberry.field(description="Creation time (UTC, microseconds).")
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field(description="Last change (UTC, microseconds).")
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
+    # Relations: when the list resolver (or a mutation) already holds them in ``details``,
+    # they are returned as plain values; otherwise a DataLoader batches them. The resolvers
+    # are sync functions that may return an awaitable (graphql-core awaits it), so the
+    # prefetched case creates no coroutine, task or future per field.
 
     @strawberry.field(description="Tags (a set, sorted).")
-    async def tags(self, info: Info) -> list[str]:
-        return await info.context.loaders.tags.load(self.row.id)
+    def tags(self, info: Info) -> list[str]:
+        if self.details is not None:
+            return self.details.tags
+        return info.context.loaders.tags.load(self.row.id)  # type: ignore[return-value]
 
     @strawberry.field(description="Custom properties as key/value pairs, sorted by key.")
-    async def properties(self, info: Info) -> list[Property]:
-        props = await info.context.loaders.properties.load(self.row.id)
-        return [Property(key=k, value=v) for k, v in sorted(props.items())]
+    def properties(self, info: Info) -> list[Property]:
+        if self.details is not None:
+            return _pairs(self.details.properties)
+        return _after(info.context.loaders.properties.load(self.row.id), _pairs)  # type: ignore[return-value]
 
     @strawberry.field(description="Custom properties as one JSON object.")
-    async def properties_json(self, info: Info) -> JSON:
-        return await info.context.loaders.properties.load(self.row.id)  # type: ignore[return-value]
+    def properties_json(self, info: Info) -> JSON:
+        if self.details is not None:
+            return self.details.properties  # type: ignore[return-value]
+        return info.context.loaders.properties.load(self.row.id)  # type: ignore[return-value]
 
     @strawberry.field(description="Value of one custom property, or null.")
-    async def property(self, info: Info, key: str) -> str | None:
-        return (await info.context.loaders.properties.load(self.row.id)).get(key)
+    def property(
+        self,
+        info: Info,
+        key: Annotated[str, strawberry.argument(description="Property name.")],
+    ) -> str | None:
+        if self.details is not None:
+            return self.details.properties.get(key)
+        props = info.context.loaders.properties.load(self.row.id)
+        return _after(props, lambda p: p.get(key))  # type: ignore[return-value]
 
     @strawberry.field(description="Names of the stores holding the data.")
-    async def stores(self, info: Info) -> list[str]:
-        return await info.context.loaders.stores.load(self.row.id)
+    def stores(self, info: Info) -> list[str]:
+        if self.details is not None:
+            return self.details.stores
+        return info.context.loaders.stores.load(self.row.id)  # type: ignore[return-value]
 
     @strawberry.field(
         description="Member projects you may see: all of them if you own the "
@@ -215,7 +236,13 @@ class Image:
         return [Member.of(m) for m in await info.context.loaders.members.load(self.row.id)]
 
     @strawberry.field(description="The operation log, newest first.")
-    async def events(self, info: Info, first: int = 50) -> list[ImageEventType]:
+    async def events(
+        self,
+        info: Info,
+        first: Annotated[
+            int, strawberry.argument(description="How many, newest first (at most 100).")
+        ] = 50,
+    ) -> list[ImageEventType]:
         rows = await info.context.loaders.events.load(self.row.id)
         return [ImageEventType.of(e) for e in rows[: max(0, min(first, 100))]]
 
@@ -233,7 +260,11 @@ class Image:
         "OS::Glance::Image, names with the association's prefix) and this image's values."
     )
     async def metadef_properties(
-        self, info: Info, only_set: bool = False
+        self,
+        info: Info,
+        only_set: Annotated[
+            bool, strawberry.argument(description="Only properties this image has a value for.")
+        ] = False,
     ) -> list[Annotated[ImageMetadefProperty, strawberry.lazy("glimpse.schema.metadef_types")]]:
         from glimpse.schema.metadef_types import image_metadef_properties
 
@@ -249,6 +280,14 @@ class Image:
         """Federation entity lookup; unknown or invisible ids resolve to null. Batched."""
         row = await info.context.loaders.images.load(str(id))
         return cls(row=row) if row is not None else None
+
+
+def _pairs(props: dict[str, str]) -> list[Property]:
+    return [Property(key=k, value=v) for k, v in sorted(props.items())]
+
+
+async def _after(pending: Awaitable[Any], then: Callable[[Any], Any]) -> Any:
+    return then(await pending)
 
 
 def wrap(row: Any) -> Image:

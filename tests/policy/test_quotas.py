@@ -17,6 +17,7 @@ from glimpse.rest_compat.routes import ROUTES
 from tests.conftest import ctx, token
 from tests.policy.helpers import client_for, gql, make_image, served, with_quotas
 
+KiB = 1024
 OCTET = {"Content-Type": "application/octet-stream"}
 
 
@@ -43,16 +44,16 @@ async def test_image_count(settings: Settings) -> None:
 
 
 async def test_stored_bytes_cap_the_upload_stream(settings: Settings) -> None:
-    limited = with_quotas(settings, image_size_total=1000)
+    limited = with_quotas(settings, image_size_total=1)  # MiB
     async with served(limited) as (http, deps):
         first, second, third = [await make_image(deps) for _ in range(3)]
         h = {**_h(limited), **OCTET}
-        r = await http.put(f"/v2/images/{first}/file", content=b"a" * 600, headers=h)
+        r = await http.put(f"/v2/images/{first}/file", content=b"a" * 600 * KiB, headers=h)
         assert r.status_code == 204
         second_id = second
-        r = await http.put(f"/v2/images/{second_id}/file", content=b"b" * 600, headers=h)
+        r = await http.put(f"/v2/images/{second_id}/file", content=b"b" * 600 * KiB, headers=h)
         assert r.status_code == 413
-        announced = {**h, "x-openstack-image-size": "5000"}
+        announced = {**h, "x-openstack-image-size": str(5 * MiB)}
         third_id = third
         r = await http.put(f"/v2/images/{third_id}/file", content=b"c" * 10, headers=announced)
         assert r.status_code == 413
@@ -62,10 +63,10 @@ async def test_stored_bytes_cap_the_upload_stream(settings: Settings) -> None:
             assert (refused.status, refused.size) == ("queued", None)
             locations = (await s.exec(select(ImageLocation))).all()
             assert len(locations) == 1  # only the accepted upload left data behind
-        r = await http.put(f"/v2/images/{second_id}/file", content=b"b" * 400, headers=h)
+        r = await http.put(f"/v2/images/{second_id}/file", content=b"b" * 400 * KiB, headers=h)
         assert r.status_code == 204  # exactly the rest fits
         usage = await quotas.usage(deps, ctx("P1", "reader"))
-        assert usage["image_size_total"] == {"limit": 0, "usage": 1}  # MiB, rounded up
+        assert usage["image_size_total"] == {"limit": 1, "usage": 1}  # MiB, rounded up
         assert usage["image_count_total"] == {"limit": -1, "usage": 3}
 
 
@@ -99,9 +100,7 @@ async def test_per_image_counts(settings: Settings) -> None:
 
 @pytest.mark.usefixtures("database_url")
 async def test_usage_report(settings: Settings) -> None:
-    limited = with_quotas(
-        settings, image_size_total=10 * MiB, image_stage_total=4 * MiB, image_count=5
-    )
+    limited = with_quotas(settings, image_size_total=10, image_stage_total=4, image_count=5)
     deps = build_deps(limited)
     try:
         staged = await make_image(deps)
@@ -145,20 +144,20 @@ async def test_usage_endpoint(settings: Settings) -> None:
 
 
 async def test_staging_is_capped_by_the_stage_quota(settings: Settings) -> None:
-    limited = with_quotas(settings, image_stage_total=1000)
+    limited = with_quotas(settings, image_stage_total=1)  # MiB
     async with served(limited) as (http, deps):
         first, second = [await make_image(deps) for _ in range(2)]
         h = {**_h(limited), **OCTET}
         assert (
-            await http.put(f"/v2/images/{first}/stage", content=b"a" * 700, headers=h)
+            await http.put(f"/v2/images/{first}/stage", content=b"a" * 700 * KiB, headers=h)
         ).status_code == 204
-        r = await http.put(f"/v2/images/{second}/stage", content=b"b" * 700, headers=h)
+        r = await http.put(f"/v2/images/{second}/stage", content=b"b" * 700 * KiB, headers=h)
         assert r.status_code == 413
         usage = await quotas.usage(deps, ctx("P1", "reader"))
-        assert usage["image_stage_total"]["usage"] == 1  # 700 bytes, in MiB rounded up
+        assert usage["image_stage_total"]["usage"] == 1  # 700 KiB, in MiB rounded up
         async with deps.db.read() as s:
             refused = await s.get(Image, second)
             assert refused is not None
             assert refused.status == "queued"
-        r = await http.put(f"/v2/images/{second}/stage", content=b"b" * 300, headers=h)
+        r = await http.put(f"/v2/images/{second}/stage", content=b"b" * 300 * KiB, headers=h)
         assert r.status_code == 204

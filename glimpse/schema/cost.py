@@ -1,0 +1,188 @@
+"""A cost (complexity) budget per request, checked during validation.
+
+Depth and alias limits stop deep or wide documents, but not a shallow query that asks for a
+thousand images, each with a hundred events. The cost here approximates the number of values
+the server would resolve: every field costs 1 times the number of parents it is resolved for,
+and a field with a ``first``/``last`` argument (connections, ``events``) multiplies what is
+below it by that page size, or by its declared default, or by the server's default page size
+for connections. ``_entities`` multiplies by the number of representations.
+
+The check runs with the request's variables, so ``images(first: $n)`` is priced with the
+real ``$n``, not a worst case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+)
+from graphql.language import ValueNode
+from strawberry.extensions import SchemaExtension
+
+PAGE_ARGS = ("first", "last")
+
+
+class CostCalculator:
+    """Prices one operation of a document against a schema."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        default_page: int,
+    ) -> None:
+        self.schema, self.fragments, self.variables = schema, fragments, variables
+        self.default_page = default_page
+
+    def operation(self, op: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(op.operation)
+        return self._selection_set(op.selection_set, root, set()) if root else 0
+
+    def _selection_set(self, sel: SelectionSetNode | None, parent: Any, seen: set[str]) -> int:
+        if sel is None:
+            return 0
+        return sum(self._field(node, parent, seen) for node in self._fields(sel, parent, seen))
+
+    def _fields(self, sel: SelectionSetNode, parent: Any, seen: set[str]) -> Iterator[FieldNode]:
+        """Fields of a selection set with fragments flattened (cycles are a validation error
+        of their own; ``seen`` just keeps this walk finite)."""
+        for node in sel.selections:
+            if isinstance(node, FieldNode):
+                yield node
+            elif isinstance(node, InlineFragmentNode):
+                yield from self._fields(node.selection_set, parent, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+                frag = self.fragments.get(node.name.value)
+                if frag is not None:
+                    yield from self._fields(frag.selection_set, parent, seen | {node.name.value})
+
+    def _field(self, node: FieldNode, parent: Any, seen: set[str]) -> int:
+        fields = getattr(parent, "fields", None) or {}
+        field_def: GraphQLField | None = fields.get(node.name.value)
+        if field_def is None or node.selection_set is None:
+            return 1  # scalars, __typename, or an abstract parent priced as one value
+        child = get_named_type(field_def.type)
+        below = self._selection_set(node.selection_set, child, seen)
+        return 1 + self._multiplier(node, field_def) * below
+
+    def _multiplier(self, node: FieldNode, field_def: GraphQLField) -> int:
+        args = {a.name.value: a.value for a in node.arguments or ()}
+        if node.name.value == "_entities" and "representations" in args:
+            return max(1, self._list_len(args["representations"]))
+        for name in PAGE_ARGS:
+            if name in args:
+                value = self._int(args[name])
+                if value is not None:
+                    return max(1, value)
+        for name in PAGE_ARGS:
+            arg = field_def.args.get(name)
+            if arg is not None and isinstance(arg.default_value, int):
+                return max(1, arg.default_value)
+        if any(name in field_def.args for name in PAGE_ARGS):
+            return self.default_page
+        return 1
+
+    def _int(self, value: ValueNode) -> int | None:
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, VariableNode):
+            v = self.variables.get(value.name.value)
+            return v if isinstance(v, int) and not isinstance(v, bool) else None
+        return None
+
+    def _list_len(self, value: ValueNode) -> int:
+        if isinstance(value, ListValueNode):
+            return len(value.values)
+        if isinstance(value, VariableNode):
+            v = self.variables.get(value.name.value)
+            return len(v) if isinstance(v, list) else 1
+        return 1
+
+
+def over_budget(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    max_cost: int,
+    default_page: int,
+) -> GraphQLError | None:
+    """The error to report when the operation to run costs more than ``max_cost``."""
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    frags = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    calc = CostCalculator(schema, frags, variables, default_page)
+    for op in ops:
+        if operation_name and (op.name is None or op.name.value != operation_name):
+            continue
+        cost = calc.operation(op)
+        if cost > max_cost:
+            return GraphQLError(
+                f"Query cost {cost} exceeds the budget of {max_cost}: ask for smaller pages "
+                "(first/last) or fewer nested lists",
+                op,
+                extensions={"code": "COST_LIMIT_EXCEEDED", "cost": cost, "maxCost": max_cost},
+            )
+    return None
+
+
+class CostLimiter(SchemaExtension):
+    """Refuses, before execution, an operation over the cost budget.
+
+    It runs after validation rather than as a validation rule so that validation results
+    can be cached per document (the cost depends on this request's variables); the refusal
+    is a request error like a validation failure: no ``data``, 400 with
+    ``application/graphql-response+json``.
+    """
+
+    def __init__(self, max_cost: int, default_page: int) -> None:
+        self.max_cost, self.default_page = max_cost, default_page
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is not None and ctx.result is None:
+            error = over_budget(
+                ctx.schema._schema,
+                ctx.graphql_document,
+                ctx.operation_name,
+                ctx.variables or {},
+                self.max_cost,
+                self.default_page,
+            )
+            if error is not None:
+                ctx.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
+class StaticRules(SchemaExtension):
+    """Adds validation rules built once per schema (depth, aliases, introspection).
+
+    Strawberry's own limiter extensions build a new rule class per instance, i.e. per request
+    when passed as factories, which defeats the validation cache keyed by the rule tuple.
+    """
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.rules = rules
+
+    def on_operation(self) -> Iterator[None]:
+        ctx = self.execution_context
+        ctx.validation_rules = (*ctx.validation_rules, *self.rules)
+        yield
