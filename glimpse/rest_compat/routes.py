@@ -38,7 +38,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 # Minor versions we implement; the highest is CURRENT.
-VERSIONS = tuple(f"2.{n}" for n in range(0, 8))
+# Always served: the base API (2.0-2.7), the image tasks API (2.12: /v2/images/{id}/tasks,
+# which clients probe for by this id) and quota usage (2.15).
+VERSIONS = (*(f"2.{n}" for n in range(0, 8)), "2.12", "2.15")
 # Advertised only when the deployment has the feature, as Glance does: the multi-store
 # family (store discovery, copy-image, delete-from-store, image tasks) and the cache API.
 MULTI_STORE_VERSIONS = tuple(f"2.{n}" for n in range(8, 14))
