@@ -31,7 +31,8 @@ from glimpse.schema.cost import CostLimiter, StaticRules
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.http import GraphQLHTTP
-from glimpse.schema.images import ImageMutation, ImageQuery
+from glimpse.schema.image_mutations import ImageMutation
+from glimpse.schema.images import ImageQuery
 from glimpse.schema.links import LinkMutation
 from glimpse.schema.metadef_mutations import MetadefMutation
 from glimpse.schema.metadef_types import MetadefNamespace
