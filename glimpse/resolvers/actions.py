@@ -152,11 +152,8 @@ async def run_copy(deps: Deps, task: Task, progress: Progress) -> dict[str, Any]
         deps, transfer.read(deps, loc.url), progress, src.size, "copying", (0, 95)
     )
     done = await transfer.write(
-        deps, new, store, key, chunks, inspect=False, expect_md5=src.checksum
+        deps, new, store, key, chunks, inspect=False, expect=src, ctx=lk.task_ctx(task)
     )
-    if done.sha512 != src.os_hash_value:
-        await remove_blobs(deps, [done.uri])
-        raise Conflict("sha512 of the copy does not match the source")
     await _activate_copy(deps, task, done, src)
     return {
         "image_id": new.id,

@@ -188,7 +188,8 @@ async def _import_to(
         f"{image.id}-{task.id[:8]}",
         chunks,
         inspect=task.input.get("method") != "copy-image",
-        expect_md5=image.checksum,
+        expect=image,
+        ctx=lk.task_ctx(task),
     )
 
 

@@ -175,7 +175,7 @@ async def copy_verified(
     async with HashingStream(reader.open(source.url)) as stream:
         blob = await dest.put(f"{image_id}-{uuid.uuid4().hex[:8]}", stream)
     try:
-        _verify(current, stream)
+        verify_against(current, stream.size, stream.md5, stream.sha512)
         return await _record_copy(deps, ctx, image_id, to_store, blob.uri, from_store)
     except BaseException as exc:
         await remove_blobs(deps, [blob.uri])
@@ -209,11 +209,14 @@ async def _copy_source(
     return current, by_store[from_store]
 
 
-def _verify(image: Image, stream: HashingStream) -> None:
+def verify_against(image: Image, size: int, md5: str, sha512: str) -> None:
+    """Raise :class:`IntegrityError` unless copied data matches what the image recorded
+    (size, md5 and sha512; fields not recorded yet are not checked). Every copy path -
+    between stores, into the cache, the copy action, copy-image - verifies through here."""
     checks = (
-        ("size", image.size, stream.size),
-        ("checksum", image.checksum, stream.md5),
-        ("os_hash_value", image.os_hash_value, stream.sha512),
+        ("size", image.size, size),
+        ("checksum", image.checksum, md5),
+        ("os_hash_value", image.os_hash_value, sha512),
     )
     for name, recorded, actual in checks:
         if recorded is not None and recorded != actual:
@@ -259,4 +262,5 @@ __all__ = [
     "pick_location",
     "record_integrity_error",
     "stores_detail",
+    "verify_against",
 ]

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from glimpse.core.errors import Conflict, StoreUnavailable
+from glimpse.core.context import RequestContext
+from glimpse.core.errors import Conflict, IntegrityError, StoreUnavailable
 from glimpse.models.tables import Image, ImageLocation
+from glimpse.resolvers import storage
 from glimpse.resolvers.data import instrument, verdict
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import remove_blobs
@@ -72,11 +74,13 @@ async def write(
     chunks: AsyncIterable[bytes],
     *,
     inspect: bool = True,
-    expect_md5: str | None = None,
+    expect: Image | None = None,
+    ctx: RequestContext | None = None,
 ) -> Transferred:
     """Write ``chunks`` to ``store`` at ``key``, hashing and (for bare containers)
-    inspecting; the blob is removed again when the data is refused or does not match
-    ``expect_md5``."""
+    inspecting. With ``expect``, the data must match that image's recorded size, md5 and
+    sha512; a mismatch removes the blob, is recorded as an ``integrity_error`` event and
+    raises :class:`IntegrityError`. Refused data is removed too."""
     if store.read_only:
         raise Conflict(f"Store {store.name} is read-only")
     stream, inspection = instrument(deps, image, chunks, None)
@@ -86,12 +90,14 @@ async def write(
         blob: StoredBlob = await store.put(key, stream)
     try:
         virtual_size = verdict(image, inspection, stream.size)
-        if expect_md5 is not None and stream.md5 != expect_md5:
-            raise StoreUnavailable(
-                f"checksum mismatch writing to {store.name}: {stream.md5} != {expect_md5}"
-            )
-    except BaseException:
+        if expect is not None:
+            storage.verify_against(expect, stream.size, stream.md5, stream.sha512)
+    except BaseException as exc:
         await remove_blobs(deps, [blob.uri])
+        if isinstance(exc, IntegrityError) and expect is not None:
+            await storage.record_integrity_error(
+                deps, ctx, expect.id, exc, f"write to {store.name}"
+            )
         raise
     return Transferred(store.name, blob.uri, stream.size, stream.md5, stream.sha512, virtual_size)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import anyio
 
-from glimpse.core.errors import GlimpseError, StoreUnavailable
+from glimpse.core.errors import GlimpseError, IntegrityError, StoreUnavailable
 from glimpse.models.tables import Task
 from glimpse.resolvers import task_queue as queue
 from glimpse.resolvers.deps import Deps
@@ -168,6 +168,10 @@ class Runner:
                 raise
             except queue.LeaseLost:
                 log.warning("task %s: lease lost, leaving it to its new runner", task.id)
+                return
+            except IntegrityError as exc:
+                # Corrupt data stays corrupt: retrying would only copy it again.
+                await self._fail(handler, task, exc.message)
                 return
             except StoreUnavailable as exc:
                 await self._retry_or_fail(handler, task, exc)

@@ -240,3 +240,33 @@ async def test_resize_failure_keeps_original_and_missing_qemu_is_clear(
     assert r.status_code == 503
     assert "qemu-img" in r.text
     assert "not installed" in r.text
+
+
+async def test_copy_of_corrupted_data_fails_and_is_logged(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Bytes that no longer hash to the recorded checksum are never copied: the task fails
+    at once (no retry), no copy becomes active, and the mismatch is in the image's log."""
+    h = headers(settings)
+    data = os.urandom(MiB)
+    img = await _active(http, h, data, name="rotten")
+    _corrupt(Path(settings.stores[0].options["path"]), b"X" + data[1:])
+    r = await _act(http, h, img["id"], {"copy": None})
+    assert r.status_code == 202, r.text
+    task = await wait_task(http, settings, r.json()["task_id"])
+    assert task["status"] == "failure"
+    assert "checksum" in task["message"]
+    assert task["message"]
+    copy = (await http.get(f"/v2/images/{r.json()['image_id']}", headers=h)).json()
+    assert copy["status"] != "active"
+    q = {"query": f'{{ image(id: "{img["id"]}") {{ events {{ action changes }} }} }}'}
+    events = (await http.post("/graphql", json=q, headers=h)).json()["data"]["image"]["events"]
+    bad = [e for e in events if e["action"] == "integrity_error"]
+    assert bad
+    assert bad[0]["changes"]["field"] == "checksum"
+
+
+def _corrupt(root: Path, content: bytes) -> None:
+    """Overwrite the one stored blob under ``root`` in place."""
+    blob = next(p for p in root.rglob("*") if p.is_file())
+    blob.write_bytes(content)
