@@ -75,11 +75,10 @@ def curl(*args: str) -> float:
 def upload(url: str, token: str, path: Path, chunked: bool) -> tuple[float, str]:
     """Seconds for one upload of ``path`` into a new image, and that image's id."""
     iid = create(url, token)
-    body = (
-        ["-H", "Transfer-Encoding: chunked", "-T", str(path)]
-        if chunked
-        else ["--data-binary", f"@{path}"]
-    )
+    # -T streams the file (with Content-Length unless chunked is asked for).
+    body = ["-T", str(path)]
+    if chunked:
+        body = ["-H", "Transfer-Encoding: chunked", *body]
     seconds = curl(
         "-X",
         "PUT",
