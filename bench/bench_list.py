@@ -72,6 +72,10 @@ async def seed(url: str, n: int) -> list[str]:
             await conn.execute(insert(Image), imgs)
             await conn.execute(insert(ImageProperty), props)
             await conn.execute(insert(ImageTag), tags)
+    if db.is_postgres:  # what autovacuum does shortly after a bulk load
+        async with db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("ANALYZE")
     await db.dispose()
     return ids
 

@@ -7,6 +7,7 @@ runner when configured.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -49,6 +50,31 @@ def build_deps(settings: Settings) -> Deps:
     )
 
 
+STATISTICS_PERIOD_SECONDS = 600.0
+
+
+@contextlib.asynccontextmanager
+async def planner_statistics(deps: Deps) -> AsyncIterator[None]:
+    """Keep SQLite's planner statistics fresh: at start, then every ten minutes."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await deps.db.refresh_statistics()
+            except Exception:  # a busy database is fine: next round
+                log.warning("could not refresh planner statistics", exc_info=True)
+            await asyncio.sleep(STATISTICS_PERIOD_SECONDS)
+
+    task = asyncio.create_task(loop()) if deps.db.is_sqlite else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 async def healthz(request: Request) -> Response:
     deps: Deps = request.app.state.deps
     async with deps.db.read() as s:
@@ -88,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={GlimpseError: handle_glimpse_error, Exception: handle_unexpected},
     )
     app.state.deps = deps
-    app.state.startup_hooks = [prefetcher]
+    app.state.startup_hooks = [prefetcher, planner_statistics]
     if settings.tasks.run_in_process:
         from glimpse.tasks.runner import runner_hook
 

@@ -24,6 +24,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.is_postgres = url.startswith("postgresql")
+        self._analyzed_rows: int | None = None
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
@@ -52,6 +53,27 @@ class Database:
         """A read-only transaction; on SQLite it does not take the write lock."""
         async with self._readers() as session, session.begin():
             yield session
+
+    async def refresh_statistics(self) -> bool:
+        """Give SQLite's planner row statistics (PostgreSQL's autovacuum does this itself).
+
+        Without them SQLite guesses, and for the default listing it guessed an index that
+        made every page sort all visible rows; with them it walks ``(created_at, id)`` and
+        stops after one page. Sampled statistics (``analysis_limit``) misjudged the
+        visibility index the same way, so this is a full ANALYZE (0.4 s for 100k images
+        with 1.3M property and tag rows), run only when the catalog grew or shrank by a
+        tenth since the last one. Returns whether it ran.
+        """
+        if not self.is_sqlite:
+            return False
+        async with self.engine.begin() as conn:
+            count = (await conn.exec_driver_sql("SELECT count(*) FROM images")).scalar_one()
+            last = self._analyzed_rows
+            if last is not None and abs(count - last) <= max(100, last // 10):
+                return False
+            await conn.exec_driver_sql("ANALYZE")
+        self._analyzed_rows = int(count)
+        return True
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -43,7 +43,6 @@ class Image(SQLModel, table=True):
         Index("ix_images_visibility_created", "visibility", "created_at"),
         Index("ix_images_status", "status"),
         Index("ix_images_name", "name"),
-        Index("ix_images_deleted", "deleted"),
     )
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))

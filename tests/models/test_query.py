@@ -221,3 +221,46 @@ def test_cursor_round_trip_and_garbage() -> None:
     assert q.Keyset.decode(ks.encode()) == ks
     with pytest.raises(InvalidInput):
         q.Keyset.decode("!!!not-base64")
+
+
+async def test_sqlite_default_listing_walks_the_created_index(sqlite_url: str) -> None:
+    """With statistics, a page is read in (created_at, id) order and no sort of every
+    visible row happens: page cost must not grow with the catalog."""
+    from sqlalchemy import insert, text
+
+    from glimpse.core.context import Principal
+    from glimpse.core.db import Database
+    from glimpse.models.scope import list_scope
+
+    db = Database(sqlite_url)
+    rows = [
+        {
+            "id": f"00000000-0000-4000-8000-{n:012d}",
+            "name": f"i{n}",
+            "status": "active",
+            "visibility": ("public", "private", "shared")[n % 3],
+            "protected": False,
+            "os_hidden": False,
+            "owner": f"P{n % 7}",
+            "min_disk": 0,
+            "min_ram": 0,
+            "created_at": T0 + timedelta(seconds=n),
+            "updated_at": T0,
+            "deleted": False,
+        }
+        for n in range(3000)
+    ]
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(Image), rows)
+    assert await db.refresh_statistics()
+    assert not await db.refresh_statistics()  # unchanged catalog: no new ANALYZE
+    p = Principal("u", "P1", frozenset({"member", "reader"}))
+    stmt = q.page_statement(
+        list_scope(p, None, "accepted"), q.ListQuery(limit=25), q.effective_sort(())
+    )
+    sql = str(stmt.compile(db.engine.sync_engine, compile_kwargs={"literal_binds": True}))
+    async with db.engine.connect() as conn:
+        plan = " | ".join(str(r[-1]) for r in await conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    await db.dispose()
+    assert "ix_images_created_id" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
