@@ -9,6 +9,7 @@ PostgreSQL variants skip with the reason, or fail when GLIMPSE_REQUIRE_SERVICES=
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -291,16 +292,23 @@ def stop_server(server: LiveServer) -> None:
         server.process.wait()
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[LiveServer]:
-    """One real server process (granian, SQLite + filesystem) for client tests."""
-    root = Path(tempfile.mkdtemp(prefix="glimpse-live-"))
+@contextlib.contextmanager
+def running_server(prefix: str = "glimpse-live-") -> Iterator[LiveServer]:
+    """A real server (granian, SQLite + filesystem) in a fresh temporary directory."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     server = start_server(root / "data")
     try:
         yield server
     finally:
         stop_server(server)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    """One real server process for the whole session (client tests)."""
+    with running_server() as server:
+        yield server
 
 
 # ---------------------------------------------------------------------------- S3 and tools

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.conftest import LiveServer, need_service, start_server, stop_server
+from tests.conftest import LiveServer, need_service, running_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,13 +37,8 @@ DESKTOP = {"width": 1280, "height": 900}
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
     """One real server per test module (SQLite + filesystem store, granian)."""
-    root = Path(tempfile.mkdtemp(prefix="glimpse-web-"))
-    srv = start_server(root / "data")
-    try:
+    with running_server("glimpse-web-") as srv:
         yield srv
-    finally:
-        stop_server(srv)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest_asyncio.fixture
