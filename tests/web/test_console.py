@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.conftest import LiveServer
+from tests.conftest import REPO_ROOT, LiveServer
 from tests.web.conftest import SHOTS, gql, make_image, sign_in, upload
 
 pytestmark = pytest.mark.browser
@@ -299,3 +299,45 @@ async def test_phone_layout_and_keyboard(tab: Any, server: LiveServer) -> None:
     await tab.locator("table.images td.name a").first.click()
     await expect(tab.get_by_role("heading", name="phone-visible")).to_be_visible()
     assert await tab.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+async def test_sign_in_with_a_local_account(tab: Any, server: LiveServer) -> None:
+    """Name and password (a local account made with the CLI) give a working session; a
+    wrong password is a plain message that does not say whether the account exists."""
+    import sys
+
+    import anyio
+
+    await anyio.run_process(
+        [
+            sys.executable,
+            "-m",
+            "glimpse",
+            "user",
+            "add",
+            "--data-dir",
+            str(server.data_dir),
+            "--project",
+            "P7",
+            "--roles",
+            "member,reader",
+            "--password-stdin",
+            "carol",
+        ],
+        input=b"correct horse battery staple\n",
+        cwd=REPO_ROOT,
+    )
+    await tab.goto(f"{server.url}/ui/")
+    await tab.get_by_label("User name").fill("carol")
+    await tab.get_by_label("Password").fill("wrong password")
+    await tab.get_by_role("button", name="Sign in", exact=True).click()
+    alert = tab.get_by_role("alert")
+    await expect(alert).to_be_visible()
+    await expect(alert).not_to_contain_text("carol")
+    await expect(alert).not_to_contain_text("Traceback")
+
+    await tab.get_by_label("Password").fill("correct horse battery staple")
+    await tab.get_by_role("button", name="Sign in", exact=True).click()
+    await expect(tab.get_by_role("heading", name="Images", exact=True)).to_be_visible()
+    await expect(tab.locator("#who-name")).to_have_text("carol · project P7")
+    await tab.screenshot(path=str(SHOTS / "test_sign_in_with_a_local_account.png"))
