@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -25,7 +26,7 @@ from glimpse.core.errors import GlimpseError
 from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.tokens import TokenVerifier
-from glimpse.resolvers import quotas
+from glimpse.resolvers import accounts, quotas
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.prefetch import prefetcher
 from glimpse.rest_compat import routes as rest_routes
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         verifier=app.state.verifier,
         trusted_proxy=settings.auth.trusted_proxy,
         minor_versions=rest_routes.advertised_minors(settings),
+        account_check=partial(accounts.account_token_valid, deps),
     )
     return app
 

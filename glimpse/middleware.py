@@ -6,13 +6,13 @@ Kept as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through unt
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from glimpse.core.context import Principal, RequestContext, new_request_id
-from glimpse.core.errors import GlimpseError
+from glimpse.core.errors import GlimpseError, Unauthenticated
 from glimpse.policy.identity import Verifier, identify
 
 _VALID_RID = re.compile(r"^req-[0-9a-fA-F-]{36}$")
@@ -35,8 +35,10 @@ class RequestContextMiddleware:
         *,
         trusted_proxy: bool,
         minor_versions: int | Collection[int],
+        account_check: Callable[[Principal], Awaitable[bool]] | None = None,
     ) -> None:
         self.app, self.verifier, self.trusted_proxy = app, verifier, trusted_proxy
+        self.account_check = account_check
         # A count (2.0 .. 2.N-1) or the advertised minor numbers, which may have gaps.
         self.minors = frozenset(
             range(minor_versions) if isinstance(minor_versions, int) else minor_versions
@@ -50,8 +52,6 @@ class RequestContextMiddleware:
         incoming = headers.get("x-openstack-request-id", "")
         rid = incoming if _VALID_RID.match(incoming) else new_request_id()
         principal, error = await self._identify(headers)
-        if principal.authenticated or error is None:
-            pass
         scope["glimpse.ctx"] = RequestContext(principal=principal, request_id=rid)
         scope["glimpse.auth_error"] = error
         scope["glimpse.request_id"] = rid
@@ -66,9 +66,15 @@ class RequestContextMiddleware:
 
     async def _identify(self, headers: Headers) -> tuple[Principal, GlimpseError | None]:
         try:
-            return await identify(headers, self.verifier, trusted_proxy=self.trusted_proxy), None
+            principal = await identify(headers, self.verifier, trusted_proxy=self.trusted_proxy)
         except GlimpseError as exc:
             return Principal.anonymous(), exc
+        if self.account_check is not None and not await self.account_check(principal):
+            revoked = Unauthenticated(
+                "Token revoked: the account was removed or its password changed; sign in again"
+            )
+            return Principal.anonymous(), revoked
+        return principal, None
 
     def _strip_minor_version(self, scope: Scope) -> None:
         """Glance's version negotiation: ``/v2.N/...`` is ``/v2/...`` for every advertised N;

@@ -18,6 +18,9 @@ class Principal:
     project_id: str | None
     roles: frozenset[str] = frozenset()
     authenticated: bool = True
+    # Set for tokens issued by a local-account login: revocable (see resolvers.accounts).
+    account: str | None = None
+    issued_at: int | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -78,15 +78,19 @@ def mint_token(
     roles: list[str],
     ttl: int | None = None,
     now: float | None = None,
+    account: bool = False,
 ) -> str:
-    """Sign a token the server using the same data directory accepts (embedded mode only)."""
+    """Sign a token the server using the same data directory accepts (embedded mode only).
+
+    ``account`` marks a token issued by a local-account login: the server then checks on
+    each request that the account still exists and its password did not change since.
+    """
     if external_issuer(settings):
         raise InvalidInput("Tokens are issued by the configured external issuer, not by Glimpse")
-    return jwt.encode(
-        token_claims(settings, user=user, project=project, roles=roles, ttl=ttl, now=now),
-        load_or_create_secret(settings),
-        algorithm="HS256",
-    )
+    claims = token_claims(settings, user=user, project=project, roles=roles, ttl=ttl, now=now)
+    if account:
+        claims["acct"] = "local"
+    return jwt.encode(claims, load_or_create_secret(settings), algorithm="HS256")
 
 
 def token_claims(
@@ -262,8 +266,11 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     project = claims.get("project", claims.get("project_id")) or None
     if project is not None and not isinstance(project, str):
         raise Unauthenticated("Invalid token: 'project' must be a string")
+    iat = claims.get("iat")
     return Principal(
         user_id=sub,
         project_id=project,
         roles=frozenset(r.strip().lower() for r in roles if r.strip()),
+        account=sub if claims.get("acct") == "local" else None,
+        issued_at=iat if isinstance(iat, int) else None,
     )

@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, select
 
 from glimpse.core.clock import utcnow
+from glimpse.core.context import Principal
 from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from glimpse.models.tables import User
 from glimpse.policy.throttle import LoginThrottle
@@ -112,9 +113,23 @@ async def list_users(deps: Deps) -> list[Account]:
         return [_account(u) for u in rows]
 
 
+async def account_token_valid(deps: Deps, principal: Principal) -> bool:
+    """Whether a login token still speaks for its account: the account exists and its
+    password was not changed after the token was issued. Removing a user or changing a
+    password therefore revokes its tokens at once (one indexed lookup per request, only for
+    login tokens; tokens of external issuers and of ``glimpse token`` are not affected)."""
+    if principal.account is None:
+        return True
+    async with deps.db.read() as s:
+        user = (await s.exec(select(User).where(User.name == principal.account))).first()
+    if user is None or principal.issued_at is None:
+        return False
+    changed = int(user.updated_at.replace(tzinfo=UTC).timestamp())
+    return changed <= principal.issued_at
+
+
 async def remove_user(deps: Deps, name: str) -> None:
-    """Delete a user. Tokens already issued stay valid until they expire (they are not
-    looked up per request), so keep token lifetimes short."""
+    """Delete a user; its login tokens stop working at once (see account_token_valid)."""
     async with deps.db.begin() as s:
         user = (await s.exec(select(User).where(User.name == name))).first()
         if user is None:
@@ -167,7 +182,9 @@ async def login(deps: Deps, name: str, password: str, *, client: str | None) -> 
         await set_password(deps, name, password)
     roles = list(_roles(user.roles.split(",")))
     now = int(time.time())
-    token = mint_token(deps.settings, user=user.name, project=user.project, roles=roles, now=now)
+    token = mint_token(
+        deps.settings, user=user.name, project=user.project, roles=roles, now=now, account=True
+    )
     expires = datetime.fromtimestamp(now + deps.settings.auth.default_ttl_seconds, UTC)
     expires = expires.replace(tzinfo=None)  # naive UTC, like every stored time
     return IssuedToken(token, expires, user.name, user.project, tuple(roles))

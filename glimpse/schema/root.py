@@ -22,8 +22,9 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from glimpse.core.config import GraphQLSettings
 from glimpse.core.context import RequestContext
-from glimpse.core.errors import GlimpseError
+from glimpse.core.errors import GlimpseError, Unauthenticated
 from glimpse.policy.identity import identify
+from glimpse.resolvers.accounts import account_token_valid
 from glimpse.resolvers.deps import Deps
 from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.context import GraphQLContext
@@ -116,6 +117,8 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
             verifier = context.request.app.state.verifier
             try:
                 principal = await identify(params, verifier, trusted_proxy=False)
+                if not await account_token_valid(context.deps, principal):
+                    raise Unauthenticated("Token revoked: sign in again")
             except GlimpseError as exc:
                 context.auth_error = exc
             else:

@@ -158,3 +158,32 @@ async def test_login_body_is_validated(http: httpx.AsyncClient) -> None:
     assert (await http.post("/v2/tokens", json={"name": "a"})).status_code == 400
     assert (await http.post("/v2/tokens", content=b"[1]")).status_code == 400
     assert (await http.get("/v2/tokens")).status_code == 405
+
+
+async def test_removing_a_user_or_changing_its_password_revokes_its_tokens(
+    http: httpx.AsyncClient, deps: Deps
+) -> None:
+    """Login tokens are checked against the account on every request, in both APIs."""
+    await accounts.add_user(deps, "dave", "first password", project="P1", roles=["member"])
+
+    async def login() -> dict[str, str]:
+        await asyncio.sleep(1.05)  # token times have one-second resolution
+        r = await http.post("/v2/tokens", json={"name": "dave", "password": pw})
+        assert r.status_code == 200, r.text
+        return {"X-Auth-Token": r.json()["token"]}
+
+    pw = "first password"
+    old = await login()
+    assert (await http.get("/v2/images", headers=old)).status_code == 200
+    pw = "second password"
+    await asyncio.sleep(1.05)  # a change in the token's own second does not revoke it
+    await accounts.set_password(deps, "dave", pw)
+    r = await http.get("/v2/images", headers=old)
+    assert r.status_code == 401
+    assert "revoked" in r.text
+    out = await gql(http, old, "{ images { edges { cursor } } }")
+    assert out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    new = await login()
+    assert (await http.get("/v2/images", headers=new)).status_code == 200
+    await accounts.remove_user(deps, "dave")
+    assert (await http.get("/v2/images", headers=new)).status_code == 401
