@@ -178,6 +178,12 @@ def _register_worker(parser: argparse.ArgumentParser) -> None:
     register(parser)
 
 
+def _register_store(parser: argparse.ArgumentParser) -> None:
+    from glimpse.cli_store import register
+
+    register(parser)
+
+
 def _register_metadefs(parser: argparse.ArgumentParser) -> None:
     from glimpse.cli_metadefs import register
 
@@ -187,6 +193,7 @@ def _register_metadefs(parser: argparse.ArgumentParser) -> None:
 EXTENSIONS["user"] = _register_user
 EXTENSIONS["worker"] = _register_worker
 EXTENSIONS["metadefs"] = _register_metadefs
+EXTENSIONS["store"] = _register_store
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,15 @@ class StoredBlob:
     size: int
 
 
+@dataclass(frozen=True)
+class BlobInfo:
+    """A complete blob found by listing a store (for the orphan sweep)."""
+
+    uri: str
+    size: int
+    modified: float  # epoch seconds of its last change
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     """A named place to keep image data.
@@ -36,6 +45,9 @@ class BlobStore(Protocol):
       * ``stat`` returns the size, or ``None`` when absent. ``delete`` is idempotent.
       * ``local_path`` returns a file path when the blob is a plain local file (fast path for
         downloads), else ``None``. ``presign`` returns a short-lived URL or ``None``.
+      * ``blobs`` lists every complete blob; ``discard_partial(before)`` removes what writers
+        that died left behind (temp files, unfinished multipart uploads) started before
+        ``before`` (epoch seconds) and returns how many. Both serve the orphan sweep.
     """
 
     name: str
@@ -52,5 +64,9 @@ class BlobStore(Protocol):
     def local_path(self, uri: str) -> Path | None: ...
 
     async def presign(self, uri: str, expires_seconds: int = 300) -> str | None: ...
+
+    def blobs(self) -> AsyncIterator[BlobInfo]: ...
+
+    async def discard_partial(self, before: float) -> int: ...
 
     async def close(self) -> None: ...

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from glimpse.core.errors import InvalidInput, NotFound, PayloadTooLarge, StoreUnavailable
 from glimpse.stores._sink import ThreadSink
-from glimpse.stores.base import StoredBlob
+from glimpse.stores.base import BlobInfo, StoredBlob
 from glimpse.stores.keys import ByteRange, check_key, check_range
 
 READ_CHUNK = 1 << 20
@@ -183,6 +183,40 @@ class FilesystemStore:
         path = self._path(uri)
         with translate_os_errors(self.name):
             await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def blobs(self) -> AsyncIterator[BlobInfo]:
+        """Every published file below the root (temp files of running writes excluded)."""
+        found = await asyncio.to_thread(self._scan, partial=False)
+        for path, size, mtime in found:
+            yield BlobInfo(path.as_uri(), size, mtime)
+
+    async def discard_partial(self, before: float) -> int:
+        """Remove temp files of writers that died (untouched since ``before``): a live
+        upload writes its temp file continuously, so its mtime stays recent."""
+        stale = [
+            p for p, _, mtime in await asyncio.to_thread(self._scan, partial=True) if mtime < before
+        ]
+        for path in stale:
+            with suppress(FileNotFoundError), translate_os_errors(self.name):
+                await asyncio.to_thread(path.unlink)
+        return len(stale)
+
+    def _scan(self, *, partial: bool) -> list[tuple[Path, int, float]]:
+        """Files below the root: temp files (``.name.XXXX.tmp``) or published blobs."""
+        out: list[tuple[Path, int, float]] = []
+        if not self.root.is_dir():
+            return out
+        for path in self.root.rglob("*"):
+            is_temp = path.name.startswith(".") and path.name.endswith(".tmp")
+            if is_temp != partial or (path.name.startswith(".") and not is_temp):
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # removed while we looked
+                continue
+            if path.is_file():
+                out.append((path, st.st_size, st.st_mtime))
+        return out
 
     def local_path(self, uri: str) -> Path | None:
         """The file itself (no I/O: existence is checked when it is opened)."""

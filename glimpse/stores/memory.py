@@ -7,11 +7,12 @@ blobs in memory by definition: never use it for real images.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from glimpse.core.errors import NotFound, StoreUnavailable
-from glimpse.stores.base import StoredBlob
+from glimpse.stores.base import BlobInfo, StoredBlob
 from glimpse.stores.keys import ByteRange, check_key, check_range
 
 CHUNK = 1 << 20
@@ -25,6 +26,7 @@ class MemoryStore:
         self.read_only = read_only
         self._prefix = f"memory://{name}/"
         self._blobs: dict[str, bytes] = {}
+        self._modified: dict[str, float] = {}
 
     def owns(self, uri: str) -> bool:
         """Whether ``uri`` names a blob of this store."""
@@ -52,7 +54,17 @@ class MemoryStore:
         async for chunk in chunks:
             buffer += chunk
         self._blobs[key] = bytes(buffer)
+        self._modified[key] = time.time()
         return StoredBlob(uri=self._prefix + key, size=len(buffer))
+
+    async def blobs(self) -> AsyncIterator[BlobInfo]:
+        """Every stored blob (a snapshot: deleting while iterating is safe)."""
+        for key, data in list(self._blobs.items()):
+            yield BlobInfo(self._prefix + key, len(data), self._modified.get(key, 0.0))
+
+    async def discard_partial(self, before: float) -> int:
+        """Nothing to do: a memory write is never left half done."""
+        return 0
 
     def open(self, uri: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Yield ``[start, end)`` in 1 MiB slices (see :class:`ByteRange`)."""
@@ -75,7 +87,9 @@ class MemoryStore:
 
     async def delete(self, uri: str) -> None:
         """Remove the blob; absent is fine."""
-        self._blobs.pop(self._key(uri), None)
+        key = self._key(uri)
+        self._blobs.pop(key, None)
+        self._modified.pop(key, None)
 
     def local_path(self, uri: str) -> Path | None:
         """Never a file."""

@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from glimpse.core.errors import InvalidInput, NotFound, StoreUnavailable
-from glimpse.stores.base import StoredBlob
+from glimpse.stores.base import BlobInfo, StoredBlob
 from glimpse.stores.keys import check_key, check_range
 
 MiB = 1 << 20
@@ -229,6 +229,36 @@ class S3Store:
         client = await self._s3()
         with translate_s3_errors(self.name, uri):
             await client.delete_object(Bucket=self.bucket, Key=self._object_key(uri))
+
+    async def blobs(self) -> AsyncIterator[BlobInfo]:
+        """Every object under this store's prefix, page by page."""
+        client = await self._s3()
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        with translate_s3_errors(self.name):
+            async for page in pages:
+                for obj in page.get("Contents", []):
+                    uri = f"s3://{self.bucket}/{obj['Key']}"
+                    yield BlobInfo(uri, int(obj["Size"]), obj["LastModified"].timestamp())
+
+    async def discard_partial(self, before: float) -> int:
+        """Abort multipart uploads started before ``before`` (a writer that died between
+        parts; a live one aborts its own on failure), so their parts stop costing storage."""
+        client = await self._s3()
+        aborted = 0
+        with translate_s3_errors(self.name):
+            pages = client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            async for page in pages:
+                for up in page.get("Uploads", []):
+                    if up["Initiated"].timestamp() < before:
+                        await client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"]
+                        )
+                        aborted += 1
+        return aborted
 
     def local_path(self, uri: str) -> Path | None:
         """Objects are never local files."""

@@ -29,11 +29,13 @@ import anyio
 
 from glimpse.core.errors import GlimpseError, IntegrityError, StoreUnavailable
 from glimpse.models.tables import Task
+from glimpse.resolvers import sweep
 from glimpse.resolvers import task_queue as queue
 from glimpse.resolvers.deps import Deps
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = 60.0
+SWEEP_EVERY = 3600.0  # orphan blobs (resolvers/sweep.py); the first run is an hour after start
 REPORT_EVERY = 0.5
 
 Run = Callable[[Deps, Task, queue.Progress], Awaitable[dict[str, Any] | None]]
@@ -86,15 +88,24 @@ class Runner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, claim and dispatch until ``stop`` is set; then hand back running tasks."""
-        last_purge = 0.0
+        last_purge, last_sweep = 0.0, time.monotonic()
+        sweeping: asyncio.Task[Any] | None = None
         try:
             while not stop.is_set():
                 if time.monotonic() - last_purge > PURGE_EVERY:
                     last_purge = time.monotonic()
                     await self._safely(queue.purge(self.deps))
+                if time.monotonic() - last_sweep > SWEEP_EVERY and (
+                    sweeping is None or sweeping.done()
+                ):
+                    # In the background: listing a large bucket must not stall claiming.
+                    last_sweep = time.monotonic()
+                    sweeping = asyncio.create_task(self._safely(self._sweep()))
                 await self._fill()
                 await self._wait(stop)
         finally:
+            if sweeping is not None:
+                sweeping.cancel()
             for t in list(self._running):
                 t.cancel()
             if self._running:
@@ -126,6 +137,9 @@ class Runner:
                 finally:
                     for w in waiters:
                         w.cancel()
+
+    async def _sweep(self) -> None:
+        await sweep.sweep(self.deps)
 
     async def _safely(self, aw: Awaitable[Any]) -> Any:
         """Database hiccups must not kill the loop; log and try again next round."""

@@ -119,3 +119,12 @@ def test_serve_answers_healthz_and_serves_both_apis(tmp_path: Path) -> None:
         )
     finally:
         stop_server(server)
+
+
+def test_store_sweep_command(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir(parents=True)
+    (images / "left-behind").write_bytes(b"x" * 7)
+    out = run_cli("store", "sweep", "--data-dir", str(tmp_path), "--grace", "0").stdout
+    assert out.strip() == "local: removed 1 orphan blobs (7 bytes) and 0 unfinished writes"
+    assert not (images / "left-behind").exists()

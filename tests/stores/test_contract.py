@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -190,3 +191,33 @@ async def test_size_cap_through_hashing_stream_leaves_nothing(harness: Harness) 
 async def test_unsafe_keys_are_rejected(store: BlobStore, key: str) -> None:
     with pytest.raises(InvalidInput):
         await store.put(key, chunks_of(b"x"))
+
+
+async def test_listing_shows_every_complete_blob(store: BlobStore) -> None:
+    a = await store.put("images/a", chunks_of(b"aaaa"))
+    b = await store.put("staging/b", chunks_of(os.urandom(3000)))
+    listed = {blob.uri: blob for blob in [x async for x in store.blobs()]}
+    assert set(listed) == {a.uri, b.uri}
+    assert (listed[a.uri].size, listed[b.uri].size) == (4, 3000)
+    assert all(abs(x.modified - time.time()) < 600 for x in listed.values())
+    await store.delete(a.uri)
+    assert [x.uri async for x in store.blobs()] == [b.uri]
+
+
+async def test_nothing_partial_to_discard_after_clean_writes(harness: Harness) -> None:
+    await harness.store.put("images/x", chunks_of(b"x" * 10))
+    with pytest.raises(Boom):
+        await harness.store.put("images/y", _failing_source())
+    assert await harness.store.discard_partial(before=2**40) == 0
+    assert [x.uri async for x in harness.store.blobs()] == [
+        (await _uri_of(harness.store, "images/x"))
+    ]
+
+
+async def _failing_source() -> AsyncIterator[bytes]:
+    yield b"partial"
+    raise Boom
+
+
+async def _uri_of(store: BlobStore, key: str) -> str:
+    return next(x.uri for x in [b async for b in store.blobs()] if x.uri.endswith(key))

@@ -182,3 +182,44 @@ async def test_s3_missing_bucket_without_create_is_unavailable(s3_endpoint: str)
 def test_s3_part_size_has_a_floor() -> None:
     store = S3Store("s", {"bucket": "b", "part_size": 1024})
     assert store.part_size == 5 * MiB
+
+
+async def test_filesystem_discards_temp_files_of_dead_writers(tmp_path: Path) -> None:
+    """A writer killed mid-upload leaves its temp file; only stale ones are removed."""
+    import time
+
+    store = FilesystemStore("fs", tmp_path)
+    blob = await store.put("images/kept", _one(b"data"))
+    dead = tmp_path / "images" / ".orphan.abc123.tmp"
+    dead.write_bytes(b"half")
+    live = tmp_path / "images" / ".live.def456.tmp"
+    live.write_bytes(b"growing")
+    old = time.time() - 7200
+    os.utime(dead, (old, old))
+    assert await store.discard_partial(before=time.time() - 3600) == 1
+    assert not dead.exists()
+    assert live.exists()
+    assert [b.uri async for b in store.blobs()] == [blob.uri]  # temp files are never blobs
+
+
+async def test_s3_aborts_multipart_uploads_of_dead_writers(s3: S3Store) -> None:
+    import time
+
+    client = await s3._s3()
+    started = await client.create_multipart_upload(Bucket=s3.bucket, Key=f"{s3.prefix}dead")
+    await client.upload_part(
+        Bucket=s3.bucket,
+        Key=f"{s3.prefix}dead",
+        PartNumber=1,
+        UploadId=started["UploadId"],
+        Body=b"x" * 100,
+    )
+    # (moto reports every upload as initiated in 2010, so "too recent" cannot be shown here;
+    # the age rule is the same comparison the filesystem test covers.)
+    assert await s3.discard_partial(before=time.time() + 60) == 1
+    left = await client.list_multipart_uploads(Bucket=s3.bucket)
+    assert left.get("Uploads", []) == []
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
