@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
+from glimpse.core.errors import GlimpseError
 from glimpse.models.tables import ImageLocation
 from glimpse.resolvers.deps import Deps
 from glimpse.stores.base import BlobInfo, BlobStore
@@ -46,9 +47,7 @@ async def sweep(
             continue
         partial = await store.discard_partial(before)
         candidates = [b async for b in store.blobs() if b.modified < before]
-        orphans = await _unreferenced(deps, candidates)
-        for blob in orphans:
-            await store.delete(blob.uri)
+        orphans = [b for b in await _unreferenced(deps, candidates) if await _removed(store, b)]
         results.append(SweepResult(store.name, len(orphans), sum(b.size for b in orphans), partial))
         if orphans or partial:
             log.warning(
@@ -58,6 +57,17 @@ async def sweep(
                 partial,
             )
     return results
+
+
+async def _removed(store: BlobStore, blob: BlobInfo) -> bool:
+    """Delete one orphan; a file the store will not address (a name it would never write)
+    is left for the operator rather than stopping the sweep."""
+    try:
+        await store.delete(blob.uri)
+    except GlimpseError as exc:
+        log.warning("sweep left %s in %s: %s", blob.uri, store.name, exc)
+        return False
+    return True
 
 
 async def _unreferenced(deps: Deps, blobs: Sequence[BlobInfo]) -> list[BlobInfo]:

@@ -58,3 +58,18 @@ async def test_sweep_removes_orphans_and_dead_writes_only(deps: Any, personas: P
     # A second sweep finds nothing more.
     (again,) = await sweep.sweep(deps, grace_seconds=3600, now=later)
     assert (again.orphans, again.partial_writes) == (0, 0)
+
+
+async def test_sweep_skips_files_the_store_would_never_write(deps: Any) -> None:
+    odd = _plant(Path(deps.settings.effective_stores[0].options["path"]), "name with spaces")
+    (result,) = await sweep.sweep(deps, grace_seconds=0, now=time.time() + 10)
+    assert result.orphans == 0
+    assert odd.exists()  # left for the operator, and the sweep finished
+
+
+def _plant(root: Path, name: str) -> Path:
+    """A file put in the store's directory by hand, not through the store."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / name
+    path.write_bytes(b"?")
+    return path
