@@ -1,8 +1,10 @@
-"""Helpers shared by the benchmarks: a live server on loopback and RSS sampling."""
+"""Helpers shared by the benchmarks: a live server on loopback, RSS sampling, test files
+and a curl client (C, so the client is never the bottleneck)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -12,7 +14,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import LiveServer, start_server, stop_server
 
-__all__ = ["LiveServer", "RssSampler", "start_server", "stop_server"]
+__all__ = ["LiveServer", "RssSampler", "curl", "make_file", "start_server", "stop_server"]
+
+MiB = 1024 * 1024
+
+
+def make_file(path: Path, size: int) -> None:
+    """``size`` bytes of incompressible data, no two 8 MiB blocks alike."""
+    block = os.urandom(8 * MiB)
+    with open(path, "wb") as fh:
+        left = size
+        while left > 0:
+            fh.write(block[: min(left, len(block))])
+            block = block[1:] + block[:1]
+            left -= len(block)
+
+
+def curl(*args: str) -> float:
+    """Run curl discarding the body; returns seconds (fails on HTTP errors)."""
+    start = time.perf_counter()
+    subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", *args], check=True)
+    return time.perf_counter() - start
 
 
 class RssSampler:

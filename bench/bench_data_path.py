@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import tempfile
 import threading
@@ -19,18 +18,9 @@ import time
 from pathlib import Path
 
 import httpx
-from _server import RssSampler, start_server, stop_server
+from _server import RssSampler, curl, make_file, start_server, stop_server
 
 MiB = 1024 * 1024
-
-
-def make_file(path: Path, size: int) -> None:
-    block = os.urandom(8 * MiB)
-    with open(path, "wb") as fh:
-        left = size
-        while left > 0:
-            fh.write(block[: min(left, len(block))])
-            left -= len(block)
 
 
 def hash_baseline(path: Path) -> float:
@@ -64,12 +54,6 @@ def create(url: str, token: str) -> str:
     )
     r.raise_for_status()
     return str(r.json()["id"])
-
-
-def curl(*args: str) -> float:
-    start = time.perf_counter()
-    subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", *args], check=True)
-    return time.perf_counter() - start
 
 
 def upload(url: str, token: str, path: Path, chunked: bool) -> tuple[float, str]:

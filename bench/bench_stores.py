@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from _server import curl, make_file
 
 MiB = 1 << 20
 PY = sys.executable
@@ -153,23 +154,6 @@ def token(data_dir: Path, project: str, roles: str) -> str:
         env={**os.environ, "GLIMPSE_DATA_DIR": str(data_dir)},
     )  # fmt: skip
     return out.stdout.strip().splitlines()[-1]
-
-
-def curl(*args: str) -> float:
-    """Run curl; returns seconds (fails on HTTP errors)."""
-    start = time.perf_counter()
-    subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", *args], check=True)
-    return time.perf_counter() - start
-
-
-def make_file(path: Path, size: int) -> None:
-    block = os.urandom(8 * MiB)
-    with open(path, "wb") as fh:
-        left = size
-        while left > 0:
-            fh.write(block[: min(left, len(block))])
-            block = block[1:] + block[:1]  # no two blocks alike
-            left -= len(block)
 
 
 def main() -> None:
