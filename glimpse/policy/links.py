@@ -10,16 +10,12 @@ grants that one download, never API access.
 
 from __future__ import annotations
 
-import time
-import uuid
-from typing import Any
-
 import jwt
 
 from glimpse.core.config import Settings
 from glimpse.core.context import Principal
 from glimpse.core.errors import Unauthenticated
-from glimpse.policy.tokens import load_or_create_secret, principal_from_claims
+from glimpse.policy.tokens import load_or_create_secret, principal_from_claims, token_claims
 
 LINK_TTL_SECONDS = 60
 
@@ -38,20 +34,17 @@ def mint_link_token(
     now: float | None = None,
 ) -> tuple[str, int]:
     """Sign ``(principal, action, target)``; returns the token and its expiry (epoch s)."""
-    issued = int(now if now is not None else time.time())
-    claims: dict[str, Any] = {
-        "sub": principal.user_id or "",
-        "project": principal.project_id or "",
-        "roles": sorted(principal.roles),
-        "iss": settings.auth.issuer,
-        "aud": _audience(settings, action),
-        "iat": issued,
-        "nbf": issued,
-        "exp": issued + ttl,
-        "tgt": target,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, load_or_create_secret(settings), algorithm="HS256"), issued + ttl
+    claims = token_claims(
+        settings,
+        user=principal.user_id or "",
+        project=principal.project_id,
+        roles=list(principal.roles),
+        ttl=ttl,
+        now=now,
+    )
+    claims.update(aud=_audience(settings, action), tgt=target)
+    token = jwt.encode(claims, load_or_create_secret(settings), algorithm="HS256")
+    return token, int(claims["exp"])
 
 
 def verify_link_token(settings: Settings, token: str, *, action: str, target: str) -> Principal:
