@@ -114,12 +114,11 @@ async def _empty_pg(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest) -> str:
     """Each test using it runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'glimpse.db'}"
-        asyncio.run(_migrate(url))
-        return url
+        sqlite: str = request.getfixturevalue("sqlite_url")
+        return sqlite
     url: str = request.getfixturevalue("pg_database")
     asyncio.run(_empty_pg(url))
     return url
@@ -127,6 +126,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite file of this test's own."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'glimpse.db'}"
     asyncio.run(_migrate(url))
     return url
