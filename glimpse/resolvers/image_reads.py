@@ -216,7 +216,7 @@ async def list_images(
     if query.visibility not in (None, "public", "private", "shared", "community", "all"):
         raise InvalidInput(f"Invalid visibility: {query.visibility}")
     limit = max(0, min(query.limit, deps.settings.page_max))
-    query = _with_limit(query, limit)
+    query = replace(query, limit=limit)
     keys = q.effective_sort(query.sort)
     scope = list_scope(ctx.principal, query.visibility, query.member_status)
     async with deps.db.read() as s:
@@ -230,10 +230,6 @@ async def list_images(
             total = int(await s.scalar(q.count_statement(scope, query)) or 0)
         items = await details(s, rows) if with_details else [ImageRecord(r) for r in rows]
     return Page(items=items, has_next=has_next, keys=keys, total=total)
-
-
-def _with_limit(query: q.ListQuery, limit: int) -> q.ListQuery:
-    return replace(query, limit=limit)
 
 
 async def keyset_for_marker(
