@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import pytest
 
 from tests.conftest import LiveServer
 
-BIN = Path(os.environ.get("VIRTUAL_ENV", "/work/venv")) / "bin"
+# The client CLIs are installed beside the interpreter running the tests (``make test``
+# installs them into .venv); ``VIRTUAL_ENV`` is not set by the README's command.
+BIN = Path(sys.executable).parent
 
 
 def project() -> str:
