@@ -10,45 +10,38 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
-from sqlmodel import select as sm_select
-from sqlmodel.sql.expression import SelectOfScalar
-
 from glimpse.core.errors import InvalidInput
-from glimpse.models.tables import Image, ImageProperty, ImageTag, table_of
-
-I = table_of(Image).c  # noqa: E741
-P = table_of(ImageProperty).c
-T = table_of(ImageTag).c
+from glimpse.models.scope import Frag
 
 Op = Literal["eq", "neq", "in", "gt", "gte", "lt", "lte", "contains"]
 Direction = Literal["asc", "desc"]
 
-# Public field name -> (column, kind). Kinds drive value parsing and allowed operators.
-IMAGE_FIELDS: dict[str, tuple[Any, str]] = {
-    "id": (I.id, "str"),
-    "name": (I.name, "str"),
-    "status": (I.status, "str"),
-    "visibility": (I.visibility, "str"),
-    "owner": (I.owner, "str"),
-    "protected": (I.protected, "bool"),
-    "os_hidden": (I.os_hidden, "bool"),
-    "disk_format": (I.disk_format, "str"),
-    "container_format": (I.container_format, "str"),
-    "size": (I.size, "int"),
-    "virtual_size": (I.virtual_size, "int"),
-    "min_disk": (I.min_disk, "int"),
-    "min_ram": (I.min_ram, "int"),
-    "checksum": (I.checksum, "str"),
-    "os_hash_algo": (I.os_hash_algo, "str"),
-    "os_hash_value": (I.os_hash_value, "str"),
-    "created_at": (I.created_at, "time"),
-    "updated_at": (I.updated_at, "time"),
+# Public field name -> kind; the column is ``images.<name>``. Kinds drive value parsing and
+# allowed operators. Only names from this table are ever put into SQL text.
+IMAGE_FIELDS: dict[str, str] = {
+    "id": "str",
+    "name": "str",
+    "status": "str",
+    "visibility": "str",
+    "owner": "str",
+    "protected": "bool",
+    "os_hidden": "bool",
+    "disk_format": "str",
+    "container_format": "str",
+    "size": "int",
+    "virtual_size": "int",
+    "min_disk": "int",
+    "min_ram": "int",
+    "checksum": "str",
+    "os_hash_algo": "str",
+    "os_hash_value": "str",
+    "created_at": "time",
+    "updated_at": "time",
 }
 SORTABLE = (
     "name",
@@ -172,13 +165,18 @@ def effective_sort(sort: Sequence[SortKey]) -> tuple[SortKey, ...]:
     return tuple(keys[: cut + 1])
 
 
-def sort_expr(name: str) -> Any:
-    col = IMAGE_FIELDS[name][0]
-    return func.coalesce(col, _NULL_SENTINEL[name]) if name in _NULL_SENTINEL else col
+def sort_expr(name: str) -> str:
+    """The SQL a sort key orders by: NULLs as a sentinel that sorts first on every database."""
+    col = f"images.{name}"
+    if name not in _NULL_SENTINEL:
+        return col
+    sentinel = _NULL_SENTINEL[name]
+    literal = f"'{sentinel}'" if isinstance(sentinel, str) else str(sentinel)
+    return f"coalesce({col}, {literal})"
 
 
 def keyset_of(row: Any, keys: Sequence[SortKey]) -> Keyset:
-    """The keyset that resumes a listing after ``row`` (an Image)."""
+    """The keyset that resumes a listing after ``row`` (an image row)."""
     values = []
     for k in keys:
         v = getattr(row, k.field)
@@ -186,90 +184,111 @@ def keyset_of(row: Any, keys: Sequence[SortKey]) -> Keyset:
     return Keyset(tuple(values))
 
 
-def keyset_predicate(keys: Sequence[SortKey], ks: Keyset, reverse: bool) -> ColumnElement[bool]:
+def keyset_predicate(keys: Sequence[SortKey], ks: Keyset, reverse: bool) -> Frag:
     """Expanded-OR "after this row" predicate; a row comparison when directions agree."""
     if len(ks.values) != len(keys):
         raise InvalidInput("Cursor does not match the sort order")
+    values = tuple(_keyset_value(k.field, v) for k, v in zip(keys, ks.values, strict=True))
     exprs = [sort_expr(k.field) for k in keys]
     dirs = [_flip(k.direction) if reverse else k.direction for k in keys]
     if len(set(dirs)) == 1:
-        lhs, rhs = tuple_(*exprs), tuple_(*[literal(v) for v in ks.values])
-        return lhs > rhs if dirs[0] == "asc" else lhs < rhs
-    alternatives = []
+        op = ">" if dirs[0] == "asc" else "<"
+        marks = ", ".join("?" * len(values))
+        return f"({', '.join(exprs)}) {op} ({marks})", values
+    alternatives: list[str] = []
+    params: list[Any] = []
     for i, (expr, d) in enumerate(zip(exprs, dirs, strict=True)):
-        eqs = [exprs[j] == ks.values[j] for j in range(i)]
-        step = expr > ks.values[i] if d == "asc" else expr < ks.values[i]
-        alternatives.append(and_(*eqs, step))
-    return or_(*alternatives)
+        terms = [f"{exprs[j]} = ?" for j in range(i)]
+        terms.append(f"{expr} {'>' if d == 'asc' else '<'} ?")
+        alternatives.append("(" + " AND ".join(terms) + ")")
+        params += [*values[:i], values[i]]
+    return "(" + " OR ".join(alternatives) + ")", tuple(params)
+
+
+def _keyset_value(name: str, value: Any) -> Any:
+    """A cursor value of the type its column compares with (a cursor is client input)."""
+    kind = IMAGE_FIELDS[name]
+    if value is None:
+        raise InvalidInput("Invalid cursor")
+    if kind == "time" and not isinstance(value, datetime):
+        raise InvalidInput("Invalid cursor")
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidInput("Invalid cursor")
+    if kind == "str" and not isinstance(value, str):
+        raise InvalidInput("Invalid cursor")
+    return value
 
 
 def _flip(d: Direction) -> Direction:
     return "asc" if d == "desc" else "desc"
 
 
-def order_by(keys: Sequence[SortKey], reverse: bool) -> list[Any]:
+def order_by(keys: Sequence[SortKey], reverse: bool) -> str:
     out = []
     for k in keys:
         d = _flip(k.direction) if reverse else k.direction
-        expr = sort_expr(k.field)
-        out.append(expr.asc() if d == "asc" else expr.desc())
-    return out
+        out.append(f"{sort_expr(k.field)} {'ASC' if d == 'asc' else 'DESC'}")
+    return ", ".join(out)
 
 
-def compile_filter(f: Filter) -> ColumnElement[bool]:
+def compile_filter(f: Filter) -> Frag:
     if isinstance(f, TagFilter):
-        return and_(
-            *[exists(select(T.image_id).where(T.image_id == I.id, T.value == t)) for t in f.tags]
-        )
+        exists = "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.value = ?)"
+        return " AND ".join(exists for _ in f.tags) or "1 = 1", tuple(f.tags)
     if isinstance(f, PropertyFilter):
         return _property_filter(f)
     return _field_filter(f)
 
 
-def _property_filter(f: PropertyFilter) -> ColumnElement[bool]:
-    cond = P.name == f.name
+def _property_filter(f: PropertyFilter) -> Frag:
+    head = "EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ?"
     if f.op == "eq":
-        cond = and_(cond, P.value == str(f.value))
-    elif f.op == "in":
-        cond = and_(cond, P.value.in_([str(v) for v in f.value]))
-    else:
-        pattern = "%" + _escape_like(str(f.value)) + "%"
-        cond = and_(cond, P.value.like(pattern, escape="\\"))
-    return exists(select(P.image_id).where(P.image_id == I.id, cond))
+        return f"{head} AND p.value = ?)", (f.name, str(f.value))
+    if f.op == "in":
+        values = tuple(str(v) for v in f.value)
+        if not values:
+            return "1 = 0", ()
+        return f"{head} AND p.value IN ({', '.join('?' * len(values))}))", (f.name, *values)
+    pattern = "%" + _escape_like(str(f.value)) + "%"
+    return f"{head} AND p.value LIKE ? ESCAPE '\\')", (f.name, pattern)
 
 
 def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _field_filter(f: FieldFilter) -> ColumnElement[bool]:
+def _field_filter(f: FieldFilter) -> Frag:
     if f.field not in IMAGE_FIELDS:
         raise InvalidInput(f"Unknown filter field: {f.field}")
-    col: Any
-    col, kind = IMAGE_FIELDS[f.field]
+    kind = IMAGE_FIELDS[f.field]
+    col = f"images.{f.field}"
     if f.op in ORDERED_OPS and kind not in ("int", "time"):
         raise InvalidInput(f"Operator '{f.op}' is not supported for '{f.field}'")
     if f.op == "in":
-        found: ColumnElement[bool] = col.in_([_typed(kind, f.field, v) for v in f.value])
-        return found
+        values = tuple(_typed(kind, f.field, v) for v in f.value)
+        if not values:
+            return "1 = 0", ()
+        return f"{col} IN ({', '.join('?' * len(values))})", values
     if f.op == "contains":
         if kind != "str":
             raise InvalidInput(f"Substring match is not supported for '{f.field}'")
-        like: ColumnElement[bool] = col.like("%" + _escape_like(str(f.value)) + "%", escape="\\")
-        return like
+        return f"{col} LIKE ? ESCAPE '\\'", ("%" + _escape_like(str(f.value)) + "%",)
     value = _typed(kind, f.field, f.value)
-    ops: dict[str, Callable[[], ColumnElement[bool]]] = {
-        "eq": lambda: col.is_(None) if value is None else col == value,
-        "neq": lambda: col.is_not(None) if value is None else or_(col != value, col.is_(None)),
-        "gt": lambda: col > value,
-        "gte": lambda: col >= value,
-        "lt": lambda: col < value,
-        "lte": lambda: col <= value,
-    }
-    if f.op not in ops:
-        raise InvalidInput(f"Invalid operator: {f.op}")
-    result: ColumnElement[bool] = ops[f.op]()
-    return result
+    if f.op == "eq":
+        return (f"{col} IS NULL", ()) if value is None else (f"{col} = ?", (value,))
+    if f.op == "neq":
+        if value is None:
+            return f"{col} IS NOT NULL", ()
+        return f"({col} != ? OR {col} IS NULL)", (value,)
+    if f.op in ORDERED_OPS:
+        if value is None:
+            raise InvalidInput(f"Operator '{f.op}' needs a value for '{f.field}'")
+        op = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.op]
+        return f"{col} {op} ?", (value,)
+    raise InvalidInput(f"Invalid operator: {f.op}")
+
+
+INT64 = 2**63
 
 
 def _typed(kind: str, name: str, value: Any) -> Any:
@@ -279,7 +298,10 @@ def _typed(kind: str, name: str, value: Any) -> Any:
         if kind == "int":
             if isinstance(value, bool):
                 raise ValueError
-            return int(value)
+            number = int(value)
+            if not -INT64 <= number < INT64:
+                raise ValueError
+            return number
         if kind == "bool":
             if isinstance(value, bool):
                 return value
@@ -289,7 +311,7 @@ def _typed(kind: str, name: str, value: Any) -> Any:
             return text == "true"
         if kind == "time":
             return _parse_time(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidInput(f"Invalid value for filter '{name}': {value!r}") from exc
     return str(value)
 
@@ -300,30 +322,33 @@ def _parse_time(value: Any) -> datetime:
     else:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if dt.tzinfo is not None:
-        from datetime import UTC
-
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
 
 
-def page_statement(
-    scope: ColumnElement[bool], q: ListQuery, keys: Sequence[SortKey]
-) -> SelectOfScalar[Image]:
+def page_sql(columns: str, scope: Frag, q: ListQuery, keys: Sequence[SortKey]) -> Frag:
     """SELECT of one page (``limit + 1`` rows, to know whether another page follows)."""
-    stmt = sm_select(Image).where(*base_conditions(scope, q))
+    conds = base_conditions(scope, q)
     if q.after is not None:
-        stmt = stmt.where(keyset_predicate(keys, q.after, q.reverse))
-    return stmt.order_by(*order_by(keys, q.reverse)).limit(q.limit + 1)
+        conds.append(keyset_predicate(keys, q.after, q.reverse))
+    where, params = _and(conds)
+    sql = f"SELECT {columns} FROM images WHERE {where} ORDER BY {order_by(keys, q.reverse)} LIMIT ?"
+    return sql, (*params, q.limit + 1)
 
 
-def count_statement(scope: ColumnElement[bool], q: ListQuery) -> Select[Any]:
-    return select(func.count()).select_from(Image).where(*base_conditions(scope, q))
+def count_sql(scope: Frag, q: ListQuery) -> Frag:
+    where, params = _and(base_conditions(scope, q))
+    return f"SELECT count(*) FROM images WHERE {where}", params
 
 
-def base_conditions(scope: ColumnElement[bool], q: ListQuery) -> list[ColumnElement[bool]]:
-    conds = [scope, I.deleted.is_(False), *[compile_filter(f) for f in q.filters]]
+def _and(frags: Sequence[Frag]) -> Frag:
+    return " AND ".join(f[0] for f in frags), tuple(p for f in frags for p in f[1])
+
+
+def base_conditions(scope: Frag, q: ListQuery) -> list[Frag]:
+    conds = [scope, ("NOT images.deleted", ()), *[compile_filter(f) for f in q.filters]]
     if not any(isinstance(f, FieldFilter) and f.field == "os_hidden" for f in q.filters):
-        conds.append(I.os_hidden.is_(False))
+        conds.append(("NOT images.os_hidden", ()))
     if not any(isinstance(f, FieldFilter) and f.field == "status" for f in q.filters):
-        conds.append(I.status.not_in(("deleted", "killed")))
+        conds.append(("images.status NOT IN ('deleted', 'killed')", ()))
     return conds

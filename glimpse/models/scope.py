@@ -1,38 +1,59 @@
 """Visibility compiled into SQL: which image rows a caller may see.
 
 Mirrors Glance §2.3. The Python rule ``get_image`` in glimpse.policy.rules must agree with
-:func:`get_scope` for every persona; tests/policy/test_scope_agreement.py checks it.
+:func:`get_scope` for every persona; tests/policy/test_visibility.py checks it.
+
+Scopes are SQL fragments (:data:`Frag`: text with ``?`` placeholders and their values) over
+the ``images`` table, so that the direct-driver hot paths and ORM queries (through
+:func:`clause`) share one definition.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from typing import Any
+
+from sqlalchemy import TextClause, text
 
 from glimpse.core.context import Principal
-from glimpse.models.tables import Image, ImageMember, table_of
 
-I = table_of(Image).c  # noqa: E741 - short alias keeps predicates readable
-M = table_of(ImageMember).c
+Frag = tuple[str, tuple[Any, ...]]
 
-
-def _member_of(project: str, statuses: tuple[str, ...] | None) -> ColumnElement[bool]:
-    cond = and_(M.image_id == I.id, M.member == project)
-    if statuses is not None:
-        cond = and_(cond, M.status.in_(statuses))
-    return exists(select(M.image_id).where(cond))
-
-
-def _shared_with(project: str | None, statuses: tuple[str, ...] | None) -> ColumnElement[bool]:
-    if project is None:
-        return false()
-    return and_(I.visibility == "shared", _member_of(project, statuses))
-
-
-def _own(project: str | None) -> ColumnElement[bool]:
-    return I.owner == project if project is not None else false()
-
-
+TRUE: Frag = ("1 = 1", ())
+FALSE: Frag = ("1 = 0", ())
 READER_ROLES = frozenset({"reader", "member", "admin"})
+
+
+def _member_of(project: str, statuses: tuple[str, ...] | None) -> Frag:
+    sql = "EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id AND m.member = ?"
+    if statuses is None:
+        return sql + ")", (project,)
+    marks = ", ".join("?" * len(statuses))
+    return f"{sql} AND m.status IN ({marks}))", (project, *statuses)
+
+
+def _shared_with(project: str | None, statuses: tuple[str, ...] | None) -> Frag:
+    if project is None:
+        return FALSE
+    sql, params = _member_of(project, statuses)
+    return f"(images.visibility = 'shared' AND {sql})", params
+
+
+def _own(project: str | None) -> Frag:
+    return ("images.owner = ?", (project,)) if project is not None else FALSE
+
+
+def any_of(*frags: Frag) -> Frag:
+    """``(a OR b ...)``."""
+    return "(" + " OR ".join(f[0] for f in frags) + ")", sum((f[1] for f in frags), ())
+
+
+def all_of(*frags: Frag) -> Frag:
+    """``(a AND b ...)``."""
+    return "(" + " AND ".join(f[0] for f in frags) + ")", sum((f[1] for f in frags), ())
+
+
+def _visibility(value: str) -> Frag:
+    return "images.visibility = ?", (value,)
 
 
 def _reads(p: Principal) -> bool:
@@ -40,41 +61,45 @@ def _reads(p: Principal) -> bool:
     return bool(p.roles & READER_ROLES)
 
 
-def get_scope(p: Principal) -> ColumnElement[bool]:
+def get_scope(p: Principal) -> Frag:
     """Rows a caller may fetch directly (GET): any member status counts."""
     if p.is_admin:
-        return true()
+        return TRUE
     if not _reads(p):
-        return false()
-    return or_(
-        I.visibility.in_(("public", "community")),
+        return FALSE
+    return any_of(
+        ("images.visibility IN ('public', 'community')", ()),
         _own(p.project_id),
         _shared_with(p.project_id, None),
     )
 
 
-def list_scope(
-    p: Principal, visibility: str | None, member_status: str = "accepted"
-) -> ColumnElement[bool]:
+def list_scope(p: Principal, visibility: str | None, member_status: str = "accepted") -> Frag:
     """Rows a caller's list returns for a ``visibility`` filter (``None``: the default list)."""
     statuses = None if member_status == "all" else (member_status,)
     project = p.project_id
     if not _reads(p):
-        return false()
-    if visibility == "public":
-        return I.visibility == "public"
-    if visibility == "community":
-        return I.visibility == "community"
+        return FALSE
+    if visibility in ("public", "community"):
+        return _visibility(visibility)
     if visibility == "private":
-        return and_(I.visibility == "private", true() if p.is_admin else _own(project))
+        return all_of(_visibility("private"), TRUE if p.is_admin else _own(project))
     if visibility == "shared":
-        mine = or_(_own(project), _shared_with(project, statuses))
-        return and_(I.visibility == "shared", true() if p.is_admin else mine)
+        mine = any_of(_own(project), _shared_with(project, statuses))
+        return all_of(_visibility("shared"), TRUE if p.is_admin else mine)
     if p.is_admin:
         if visibility == "all":
-            return true()
-        return or_(I.visibility != "community", _own(project))
-    base = or_(I.visibility == "public", _own(project), _shared_with(project, statuses))
+            return TRUE
+        return any_of(("images.visibility != 'community'", ()), _own(project))
+    base = any_of(_visibility("public"), _own(project), _shared_with(project, statuses))
     if visibility == "all":
-        return or_(base, I.visibility == "community")
+        return any_of(base, _visibility("community"))
     return base
+
+
+def clause(frag: Frag) -> TextClause:
+    """A fragment as an ORM/Core ``WHERE`` clause (named binds instead of ``?``)."""
+    sql, params = frag
+    parts = sql.split("?")
+    named = parts[0] + "".join(f":scope_{i}{part}" for i, part in enumerate(parts[1:]))
+    return text(named).bindparams(**{f"scope_{i}": v for i, v in enumerate(params)})

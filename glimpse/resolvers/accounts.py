@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from glimpse.core.clock import utcnow
 from glimpse.core.context import Principal
 from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from glimpse.core.sql import as_time
 from glimpse.models.tables import User
 from glimpse.policy.throttle import LoginThrottle
 from glimpse.policy.tokens import external_issuer, mint_token
@@ -120,11 +121,13 @@ async def account_token_valid(deps: Deps, principal: Principal) -> bool:
     login tokens; tokens of external issuers and of ``glimpse token`` are not affected)."""
     if principal.account is None:
         return True
-    async with deps.db.read() as s:
-        user = (await s.exec(select(User).where(User.name == principal.account))).first()
-    if user is None or principal.issued_at is None:
+    async with deps.db.reader() as conn:
+        updated = await conn.fetchval(
+            "SELECT updated_at FROM users WHERE name = ?", (principal.account,)
+        )
+    if updated is None or principal.issued_at is None:
         return False
-    changed = int(user.updated_at.replace(tzinfo=UTC).timestamp())
+    changed = int(as_time(updated).replace(tzinfo=UTC).timestamp())
     return changed <= principal.issued_at
 
 

@@ -8,7 +8,10 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from glimpse.core.clock import utcnow
 from glimpse.core.context import RequestContext
+from glimpse.core.sql import Conn
+from glimpse.models import image_sql
 from glimpse.models.tables import Image, ImageEvent
 
 
@@ -31,6 +34,23 @@ def record(
             changes=_jsonable(changes or {}),
         )
     )
+
+
+async def write(
+    conn: Conn,
+    ctx: RequestContext | None,
+    image_id: str,
+    action: str,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """:func:`record` for operations on a direct connection (the same row, same shape)."""
+    principal = ctx.principal if ctx else None
+    who = (
+        principal.user_id if principal else None,
+        principal.project_id if principal else None,
+        ctx.request_id if ctx else None,
+    )
+    await image_sql.insert_event(conn, image_id, utcnow(), action, who, _jsonable(changes or {}))
 
 
 def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:

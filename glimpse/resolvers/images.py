@@ -12,61 +12,31 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete as sa_delete
-from sqlalchemy import func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from glimpse.core.clock import utcnow
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
+from glimpse.core.sql import Conn, UniqueViolation
+from glimpse.models import image_sql as sql
+from glimpse.models.image_sql import ImageRow
 from glimpse.models.status import check_transition
-from glimpse.models.tables import Image, ImageLocation, ImageProperty, ImageTag
 from glimpse.policy.rules import Target
 from glimpse.resolvers import events
 from glimpse.resolvers import image_rules as rules
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.image_reads import (  # re-exported: callers use images.*
-    ImageRecord as ImageRecord,
-)
-from glimpse.resolvers.image_reads import (
-    Page as Page,
-)
-from glimpse.resolvers.image_reads import (
-    details as details,
-)
-from glimpse.resolvers.image_reads import (
-    get as get,
-)
-from glimpse.resolvers.image_reads import (
-    get_many as get_many,
-)
-from glimpse.resolvers.image_reads import (
-    keyset_for_marker as keyset_for_marker,
-)
-from glimpse.resolvers.image_reads import (
-    list_images as list_images,
-)
-from glimpse.resolvers.image_reads import (
-    load_for as load_for,
-)
-from glimpse.resolvers.image_reads import (
-    load_visible as load_visible,
-)
-from glimpse.resolvers.image_reads import (
-    member_status as member_status,
-)
-from glimpse.resolvers.image_reads import (
-    properties_for as properties_for,
-)
-from glimpse.resolvers.image_reads import (
-    record_of as record_of,
-)
-from glimpse.resolvers.image_reads import (
-    stores_for as stores_for,
-)
-from glimpse.resolvers.image_reads import (
-    tags_for as tags_for,
+    ImageRecord,
+    Page,
+    fetch_record,
+    get,
+    get_many,
+    keyset_for_marker,
+    list_images,
+    load_for,
+    load_visible,
+    member_status,
+    record_of,
+    relations_for,
+    visible_record,
 )
 from glimpse.resolvers.metadef_validation import validate_image_properties
 
@@ -116,25 +86,53 @@ async def create(deps: Deps, ctx: RequestContext, data: ImageCreate) -> ImageRec
     _check_visibility_change(deps, ctx, target, base.get("visibility"))
     _check_counts(deps, len(props), len(tags))
     image_id = rules.validate_id(values["id"]) if "id" in values else str(uuid.uuid4())
+    image = _new_row(image_id, owner, base)
+    await validate_image_properties(deps, owner, props)
+    try:
+        async with deps.db.writer() as conn:
+            await _check_image_quota(deps, conn, owner)
+            if await conn.fetchval("SELECT 1 FROM images WHERE id = ?", (image_id,)):
+                raise _exists(image_id)
+            await sql.insert_image(conn, image, props, tags)
+            await events.write(
+                conn, ctx, image_id, "create", {**base, "properties": props, "tags": tags}
+            )
+    except UniqueViolation as exc:  # a concurrent create with the same id won the race
+        raise _exists(image_id) from exc
+    return ImageRecord(image, props, sorted(tags), [])
+
+
+def _exists(image_id: str) -> Conflict:
+    return Conflict(f"An image with identifier {image_id} already exists")
+
+
+def _new_row(image_id: str, owner: str | None, base: Mapping[str, Any]) -> ImageRow:
+    """A queued image with Glance's defaults, then the validated base attributes."""
     now = utcnow()
-    image = Image(
+    row = ImageRow(
         id=image_id,
+        name=None,
+        status="queued",
+        visibility="shared",
+        protected=False,
+        os_hidden=False,
         owner=owner,
+        min_disk=0,
+        min_ram=0,
+        disk_format=None,
+        container_format=None,
+        size=None,
+        virtual_size=None,
+        checksum=None,
+        os_hash_algo=None,
+        os_hash_value=None,
         created_at=now,
         updated_at=now,
-        **{k: v for k, v in base.items() if k != "owner"},
     )
-    async with deps.db.begin() as s:
-        await _check_image_quota(deps, s, owner)
-        await validate_image_properties(deps, s, owner, props)
-        if await s.get(Image, image_id) is not None:
-            raise Conflict(f"An image with identifier {image_id} already exists")
-        s.add(image)
-        await s.flush()
-        s.add_all([ImageProperty(image_id=image_id, name=k, value=v) for k, v in props.items()])
-        s.add_all([ImageTag(image_id=image_id, value=t) for t in tags])
-        events.record(s, ctx, image_id, "create", {**base, "properties": props, "tags": tags})
-    return ImageRecord(image, props, sorted(tags), [])
+    for name, value in base.items():
+        if name != "owner":
+            setattr(row, name, value)
+    return row
 
 
 def _split_create(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
@@ -176,35 +174,44 @@ def _check_counts(deps: Deps, n_props: int, n_tags: int) -> None:
         raise QuotaExceeded(f"Maximum number of tags exceeded ({quotas.tags_per_image})")
 
 
-async def _check_image_quota(deps: Deps, s: AsyncSession, owner: str | None) -> None:
+async def _check_image_quota(deps: Deps, conn: Conn, owner: str | None) -> None:
     limit = deps.settings.quotas.image_count
     if limit < 0 or owner is None:
         return
-    count = (
-        await s.exec(
-            select(func.count())
-            .select_from(Image)
-            .where(Image.owner == owner, col(Image.deleted).is_(False))
-        )
-    ).one()
-    if count >= limit:
+    count = await conn.fetchval(
+        "SELECT count(*) FROM images WHERE owner = ? AND NOT deleted", (owner,)
+    )
+    if int(count) >= limit:
         raise QuotaExceeded(f"Image count quota of {limit} reached for project {owner}")
+
+
+async def _load_for(
+    conn: Conn, deps: Deps, ctx: RequestContext, image_id: str, action: str
+) -> ImageRecord:
+    """The visible image, locked, on which ``action`` is allowed (404 / 403)."""
+    record, target = await visible_record(conn, deps, ctx, image_id, for_update=True)
+    deps.policy.enforce(action, ctx.principal, target)
+    return record
 
 
 async def update(deps: Deps, ctx: RequestContext, image_id: str, patch: ImagePatch) -> ImageRecord:
     """Apply all changes of ``patch`` or none of them."""
-    async with deps.db.begin() as s:
-        image = await load_for(s, deps, ctx, image_id, "modify_image")
-        record = await record_of(s, image)
+    async with deps.db.writer() as conn:
+        record = await _load_for(conn, deps, ctx, image_id, "modify_image")
+        before = ImageRecord(
+            ImageRow(**{c: getattr(record.image, c) for c in sql.COLUMNS}),
+            dict(record.properties),
+            list(record.tags),
+            record.stores,
+        )
         changes = _apply(deps, ctx, record, patch)
         if changes:
             _check_counts(deps, len(record.properties), len(record.tags))
             changed = {k: record.properties[k] for k in _changed_properties(changes, record)}
-            await validate_image_properties(deps, s, image.owner, changed)
-            await _persist(s, record, changes)
-            image.updated_at = utcnow()
-            s.add(image)
-            events.record(s, ctx, image.id, "update", changes)
+            await validate_image_properties(deps, record.image.owner, changed)
+            record.image.updated_at = utcnow()
+            await _persist(conn, before, record)
+            await events.write(conn, ctx, record.image.id, "update", changes)
     return record
 
 
@@ -293,34 +300,37 @@ async def merge(
     return await update(deps, ctx, image_id, merge_patch(changes))
 
 
-async def _persist(s: AsyncSession, rec: ImageRecord, changes: dict[str, Any]) -> None:
-    image_id = rec.image.id
-    if any(k.startswith("properties.") for k in changes):
-        await s.exec(sa_delete(ImageProperty).where(col(ImageProperty.image_id) == image_id))
-        s.add_all(
-            [ImageProperty(image_id=image_id, name=k, value=v) for k, v in rec.properties.items()]
-        )
-    if "tags" in changes:
-        await s.exec(sa_delete(ImageTag).where(col(ImageTag.image_id) == image_id))
-        s.add_all([ImageTag(image_id=image_id, value=t) for t in rec.tags])
+async def _persist(conn: Conn, before: ImageRecord, after: ImageRecord) -> None:
+    """Write what changed between two versions of a record."""
+    image_id = after.image.id
+    columns = {
+        c: getattr(after.image, c)
+        for c in sql.COLUMNS
+        if getattr(after.image, c) != getattr(before.image, c)
+    }
+    await sql.update_columns(conn, image_id, columns)
+    await sql.replace_properties(conn, image_id, before.properties, after.properties)
+    await sql.replace_tags(conn, image_id, before.tags, after.tags)
 
 
 async def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
     """Soft-delete an image and remove its data (protected images refuse)."""
-    async with deps.db.begin() as s:
-        image = await load_for(s, deps, ctx, image_id, "delete_image")
+    async with deps.db.writer() as conn:
+        record = await _load_for(conn, deps, ctx, image_id, "delete_image")
+        image = record.image
         if image.protected:
             raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         check_transition(image.status, "deleted")
-        locations = list(
-            (await s.exec(select(ImageLocation).where(ImageLocation.image_id == image.id))).all()
+        rows = await conn.fetch("SELECT url FROM image_locations WHERE image_id = ?", (image.id,))
+        now = utcnow()
+        await sql.update_columns(
+            conn,
+            image.id,
+            {"status": "deleted", "deleted": True, "deleted_at": now, "updated_at": now},
         )
-        image.status, image.deleted, image.deleted_at = "deleted", True, utcnow()
-        image.updated_at = image.deleted_at
-        s.add(image)
-        await s.exec(sa_delete(ImageLocation).where(col(ImageLocation.image_id) == image.id))
-        events.record(s, ctx, image.id, "delete", {"status": "deleted"})
-    await remove_blobs(deps, [loc.url for loc in locations])
+        await conn.execute("DELETE FROM image_locations WHERE image_id = ?", (image.id,))
+        await events.write(conn, ctx, image.id, "delete", {"status": "deleted"})
+    await remove_blobs(deps, [r[0] for r in rows])
 
 
 async def remove_blobs(deps: Deps, uris: Iterable[str]) -> None:
@@ -338,32 +348,30 @@ async def remove_blobs(deps: Deps, uris: Iterable[str]) -> None:
 
 async def add_tag(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
     tag = rules.validate_tag(tag)
-    async with deps.db.begin() as s:
-        image = await load_for(s, deps, ctx, image_id, "modify_image")
-        if await s.get(ImageTag, (image.id, tag)) is not None:
+    async with deps.db.writer() as conn:
+        record = await _load_for(conn, deps, ctx, image_id, "modify_image")
+        if tag in record.tags:
             return
-        count = (
-            await s.exec(
-                select(func.count()).select_from(ImageTag).where(ImageTag.image_id == image.id)
-            )
-        ).one()
-        _check_counts(deps, 0, count + 1)
-        s.add(ImageTag(image_id=image.id, value=tag))
-        image.updated_at = utcnow()
-        s.add(image)
-        events.record(s, ctx, image.id, "add_tag", {"tag": tag})
+        _check_counts(deps, 0, len(record.tags) + 1)
+        await conn.execute(sql.INSERT_TAG, (record.image.id, tag))
+        await _touch(conn, record.image.id)
+        await events.write(conn, ctx, record.image.id, "add_tag", {"tag": tag})
 
 
 async def remove_tag(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
-    async with deps.db.begin() as s:
-        image = await load_for(s, deps, ctx, image_id, "modify_image")
-        row = await s.get(ImageTag, (image.id, tag))
-        if row is None:
-            raise NotFound(f"Tag {tag} not found on image {image.id}")
-        await s.delete(row)
-        image.updated_at = utcnow()
-        s.add(image)
-        events.record(s, ctx, image.id, "remove_tag", {"tag": tag})
+    async with deps.db.writer() as conn:
+        record = await _load_for(conn, deps, ctx, image_id, "modify_image")
+        if tag not in record.tags:
+            raise NotFound(f"Tag {tag} not found on image {record.image.id}")
+        await conn.execute(
+            "DELETE FROM image_tags WHERE image_id = ? AND value = ?", (record.image.id, tag)
+        )
+        await _touch(conn, record.image.id)
+        await events.write(conn, ctx, record.image.id, "remove_tag", {"tag": tag})
+
+
+async def _touch(conn: Conn, image_id: str) -> None:
+    await sql.update_columns(conn, image_id, {"updated_at": utcnow()})
 
 
 async def set_property(
@@ -380,16 +388,17 @@ async def set_status(
     deps: Deps, ctx: RequestContext, image_id: str, action: str, to: str, allowed_from: str
 ) -> ImageRecord:
     """Deactivate / reactivate: idempotent when already there, 403 from other states."""
-    async with deps.db.begin() as s:
-        image = await load_for(s, deps, ctx, image_id, action)
+    async with deps.db.writer() as conn:
+        record = await _load_for(conn, deps, ctx, image_id, action)
+        image = record.image
         if image.status != to:
             if image.status != allowed_from:
                 raise Forbidden(f"Not allowed to {action} an image in status '{image.status}'")
             check_transition(image.status, to)
             image.status, image.updated_at = to, utcnow()
-            s.add(image)
-            events.record(s, ctx, image.id, action, {"status": to})
-        return await record_of(s, image)
+            await sql.update_columns(conn, image.id, {"status": to, "updated_at": image.updated_at})
+            await events.write(conn, ctx, image.id, action, {"status": to})
+    return record
 
 
 async def deactivate(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
@@ -398,3 +407,22 @@ async def deactivate(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRec
 
 async def reactivate(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
     return await set_status(deps, ctx, image_id, "reactivate", "active", "deactivated")
+
+
+__all__ = [
+    "ImageCreate",
+    "ImagePatch",
+    "ImageRecord",
+    "Page",
+    "PatchOp",
+    "fetch_record",
+    "get",
+    "get_many",
+    "keyset_for_marker",
+    "list_images",
+    "load_for",
+    "load_visible",
+    "member_status",
+    "record_of",
+    "relations_for",
+]

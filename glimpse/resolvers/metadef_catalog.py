@@ -167,10 +167,11 @@ async def image_properties_for(
     values: three queries whatever the number of images (GraphQL's DataLoader)."""
     async with deps.db.read() as s:
         defs = await image_definitions(s, metadefs.scope(ctx))
-        values = await images.properties_for(s, image_ids)
+    values = await images.relations_for(deps, image_ids)
     out: dict[str, list[AppliedProperty]] = {}
     for image_id in image_ids:
-        props = values.get(image_id, {})
+        rel = values.get(image_id)
+        props = rel.properties if rel is not None else {}
         applied = [AppliedProperty(d, props.get(d.name)) for d in defs]
         out[image_id] = [a for a in applied if a.value is not None] if only_set else applied
     return out

@@ -67,15 +67,16 @@ async def image_definitions(s: AsyncSession, visible: ColumnElement[bool]) -> li
     return out
 
 
-async def validate_image_properties(
-    deps: Deps, s: AsyncSession, owner: str | None, props: dict[str, str]
-) -> None:
+async def validate_image_properties(deps: Deps, owner: str | None, props: dict[str, str]) -> None:
     """With ``validate_image_properties`` on, reject values that break a definition that
-    applies to images (public namespaces and the image owner's), naming property and rule."""
+    applies to images (public namespaces and the image owner's), naming property and rule.
+    The definitions are read in a transaction of their own (they are not image data)."""
     if not deps.settings.validate_image_properties or not props:
         return
     problems = []
-    for d in await image_definitions(s, _image_scope(owner)):
+    async with deps.db.read() as s:
+        definitions = await image_definitions(s, _image_scope(owner))
+    for d in definitions:
         if d.name in props:
             problem = checks.check_value(d.name, d.schema, props[d.name])
             if problem:

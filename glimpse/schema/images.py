@@ -195,7 +195,6 @@ class ImageQuery:
 
     @strawberry.field(description="One image by id, or null when absent or not visible.")
     async def image(self, info: Info, id: ImageIdArg) -> Image | None:
-        ctx = info.context.caller()
-        row = await info.context.loaders.images.load(str(id))
-        del ctx
-        return Image(row=row) if row is not None else None
+        info.context.caller()  # anonymous callers get UNAUTHENTICATED, not null
+        record = await info.context.loaders.images.load(str(id))
+        return Image(record.image, record) if record is not None else None

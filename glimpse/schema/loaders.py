@@ -8,9 +8,12 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from glimpse.core.context import RequestContext
+from glimpse.models.image_sql import Relations
 from glimpse.models.tables import ImageEvent, ImageMember, Task
 from glimpse.resolvers import events, images, members, metadef_catalog, metadefs, tasks
 from glimpse.resolvers.deps import Deps
+
+NO_RELATIONS = Relations({}, [], [], None)
 
 
 class Loaders:
@@ -18,9 +21,7 @@ class Loaders:
 
     def __init__(self, deps: Deps, ctx: RequestContext) -> None:
         self.deps, self.ctx = deps, ctx
-        self.tags = DataLoader[str, list[str]](self._tags)
-        self.properties = DataLoader[str, dict[str, str]](self._properties)
-        self.stores = DataLoader[str, list[str]](self._stores)
+        self.relations = DataLoader[str, Relations](self._relations)
         self.members = DataLoader[str, list[ImageMember]](self._members)
         self.events = DataLoader[str, list[ImageEvent]](self._events)
         self.images = DataLoader[str, Any](self._images)
@@ -29,20 +30,9 @@ class Loaders:
         self.metadef_contents = DataLoader[int, Any](self._metadef_contents)
         self.image_metadefs = DataLoader[str, list[Any]](self._image_metadefs)
 
-    async def _tags(self, ids: Sequence[str]) -> list[list[str]]:
-        async with self.deps.db.read() as s:
-            found = await images.tags_for(s, ids)
-        return [found[i] for i in ids]
-
-    async def _properties(self, ids: Sequence[str]) -> list[dict[str, str]]:
-        async with self.deps.db.read() as s:
-            found = await images.properties_for(s, ids)
-        return [found[i] for i in ids]
-
-    async def _stores(self, ids: Sequence[str]) -> list[list[str]]:
-        async with self.deps.db.read() as s:
-            found = await images.stores_for(s, ids)
-        return [found[i] for i in ids]
+    async def _relations(self, ids: Sequence[str]) -> list[Relations]:
+        found = await images.relations_for(self.deps, ids)
+        return [found.get(i, NO_RELATIONS) for i in ids]
 
     async def _members(self, ids: Sequence[str]) -> list[list[ImageMember]]:
         found = await members.members_for(self.deps, self.ctx, ids)

@@ -72,8 +72,8 @@ class Task:
     async def image(self, info: Info) -> Image | None:
         if self.row.image_id is None:
             return None
-        row = await info.context.loaders.images.load(self.row.image_id)
-        return Image(row=row) if row is not None else None
+        record = await info.context.loaders.images.load(self.row.image_id)
+        return Image(record.image, record) if record is not None else None
 
     @strawberry.field(description="Creation time (UTC).")
     def created_at(self) -> datetime:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from glimpse.models.tables import Image as ImageRow
+from glimpse.models.image_sql import ImageRow
 from glimpse.models.tables import ImageEvent, ImageMember
 from glimpse.resolvers.images import ImageRecord
 from glimpse.schema.context import Info
@@ -197,19 +197,19 @@ class Image:
     def tags(self, info: Info) -> list[str]:
         if self.details is not None:
             return self.details.tags
-        return info.context.loaders.tags.load(self.row.id)  # type: ignore[return-value]
+        return _after(info.context.loaders.relations.load(self.row.id), lambda r: r.tags)  # type: ignore[return-value]
 
     @strawberry.field(description="Custom properties as key/value pairs, sorted by key.")
     def properties(self, info: Info) -> list[Property]:
         if self.details is not None:
             return _pairs(self.details.properties)
-        return _after(info.context.loaders.properties.load(self.row.id), _pairs)  # type: ignore[return-value]
+        return _after(self._properties(info), _pairs)  # type: ignore[return-value]
 
     @strawberry.field(description="Custom properties as one JSON object.")
     def properties_json(self, info: Info) -> JSON:
         if self.details is not None:
             return self.details.properties  # type: ignore[return-value]
-        return info.context.loaders.properties.load(self.row.id)  # type: ignore[return-value]
+        return self._properties(info)  # type: ignore[return-value]
 
     @strawberry.field(description="Value of one custom property, or null.")
     def property(
@@ -219,14 +219,16 @@ class Image:
     ) -> str | None:
         if self.details is not None:
             return self.details.properties.get(key)
-        props = info.context.loaders.properties.load(self.row.id)
-        return _after(props, lambda p: p.get(key))  # type: ignore[return-value]
+        return _after(self._properties(info), lambda p: p.get(key))  # type: ignore[return-value]
+
+    def _properties(self, info: Info) -> Awaitable[dict[str, str]]:
+        return _after(info.context.loaders.relations.load(self.row.id), lambda r: r.properties)
 
     @strawberry.field(description="Names of the stores holding the data.")
     def stores(self, info: Info) -> list[str]:
         if self.details is not None:
             return self.details.stores
-        return info.context.loaders.stores.load(self.row.id)  # type: ignore[return-value]
+        return _after(info.context.loaders.relations.load(self.row.id), lambda r: r.stores)  # type: ignore[return-value]
 
     @strawberry.field(
         description="Member projects you may see: all of them if you own the "
@@ -278,8 +280,8 @@ class Image:
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Image | None:
         """Federation entity lookup; unknown or invisible ids resolve to null. Batched."""
-        row = await info.context.loaders.images.load(str(id))
-        return cls(row=row) if row is not None else None
+        record = await info.context.loaders.images.load(str(id))
+        return cls(record.image, record) if record is not None else None
 
 
 def _pairs(props: dict[str, str]) -> list[Property]:
@@ -288,10 +290,6 @@ def _pairs(props: dict[str, str]) -> list[Property]:
 
 async def _after(pending: Awaitable[Any], then: Callable[[Any], Any]) -> Any:
     return then(await pending)
-
-
-def wrap(row: Any) -> Image:
-    return Image(row=row)
 
 
 ImageRef = Annotated["Image", strawberry.lazy("glimpse.schema.types")]

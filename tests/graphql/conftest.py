@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from glimpse.core.config import Settings
 from tests.conftest import token
@@ -101,20 +100,21 @@ class Counter:
     def __init__(self) -> None:
         self.statements: list[str] = []
 
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def __call__(self, statement: str) -> None:
         if _COUNTING.get():
             self.statements.append(statement)
 
 
 @contextmanager
 def counting(app: Any) -> Iterator[Counter]:
-    """Count the SQL statements of the requests made inside the block."""
-    engine = app.state.deps.db.engine.sync_engine
+    """Count the SQL statements of the requests made inside the block (ORM sessions and
+    direct connections alike: the database reports both to its observers)."""
+    observers = app.state.deps.db.observers
     counter = Counter()
-    event.listen(engine, "before_cursor_execute", counter)
+    observers.append(counter)
     flag = _COUNTING.set(True)
     try:
         yield counter
     finally:
         _COUNTING.reset(flag)
-        event.remove(engine, "before_cursor_execute", counter)
+        observers.remove(counter)

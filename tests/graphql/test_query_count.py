@@ -60,7 +60,7 @@ async def test_image_page_costs_constant_queries(app: Any, as_member: Client) ->
     assert node["members"] == [{"memberId": "P9", "status": "PENDING"}]
     assert node["property"] == "v7-0"
     assert large == small, f"{small} statements for 5 images, {large} for 50"
-    assert 4 <= small <= 16  # page, its relations and members were all counted
+    assert small <= 3, small  # the page with its relations, then the members batch
 
 
 async def test_batched_entities_cost_constant_queries_and_keep_order(
@@ -86,4 +86,4 @@ async def test_batched_entities_cost_constant_queries_and_keep_order(
     assert got[0]["name"] == "img-049"
     assert got[0]["properties"][0] == {"key": "k0", "value": "v49-0"}
     assert large == small, f"{small} statements for 5 representations, {large} for 52"
-    assert small >= 4  # images, tags, properties, members: DataLoader statements counted
+    assert small <= 3, small  # the images with their relations, then the members batch

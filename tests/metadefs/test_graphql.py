@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event
 
 from tests.metadefs.conftest import Callers
 
@@ -198,18 +197,19 @@ async def test_mutations_for_every_write(http: httpx.AsyncClient, callers: Calle
 
 @contextmanager
 def count_queries(app: Any) -> Iterator[list[str]]:
+    """The SELECTs run inside the block (ORM and direct connections alike)."""
     seen: list[str] = []
-    engine = app.state.deps.db.engine.sync_engine
+    observers = app.state.deps.db.observers
 
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def before(statement: str) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", before)
+    observers.append(before)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", before)
+        observers.remove(before)
 
 
 IMAGES = """{ images(first: 50) { nodes { id metadefProperties { name namespace value } } } }"""

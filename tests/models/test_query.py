@@ -226,7 +226,7 @@ def test_cursor_round_trip_and_garbage() -> None:
 async def test_sqlite_default_listing_walks_the_created_index(sqlite_url: str) -> None:
     """With statistics, a page is read in (created_at, id) order and no sort of every
     visible row happens: page cost must not grow with the catalog."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from glimpse.core.context import Principal
     from glimpse.core.db import Database
@@ -255,12 +255,11 @@ async def test_sqlite_default_listing_walks_the_created_index(sqlite_url: str) -
     assert await db.refresh_statistics()
     assert not await db.refresh_statistics()  # unchanged catalog: no new ANALYZE
     p = Principal("u", "P1", frozenset({"member", "reader"}))
-    stmt = q.page_statement(
-        list_scope(p, None, "accepted"), q.ListQuery(limit=25), q.effective_sort(())
+    sql, params = q.page_sql(
+        "images.id", list_scope(p, None, "accepted"), q.ListQuery(limit=25), q.effective_sort(())
     )
-    sql = str(stmt.compile(db.engine.sync_engine, compile_kwargs={"literal_binds": True}))
-    async with db.engine.connect() as conn:
-        plan = " | ".join(str(r[-1]) for r in await conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    async with db.reader() as conn:
+        plan = " | ".join(str(r[-1]) for r in await conn.fetch(f"EXPLAIN QUERY PLAN {sql}", params))
     await db.dispose()
     assert "ix_images_created_id" in plan, plan
     assert "TEMP B-TREE" not in plan, plan

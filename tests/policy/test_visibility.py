@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from glimpse.core.config import Settings
 from glimpse.core.context import Principal
-from glimpse.models.scope import get_scope, list_scope
+from glimpse.models.scope import clause, get_scope, list_scope
 from glimpse.models.tables import Image, ImageMember
 from glimpse.policy.rules import Target
 from glimpse.resolvers.deps import Deps
@@ -144,7 +144,7 @@ async def test_sql_scope_agrees_with_get_image_rule(deps: Deps, principal: Princ
         s.add(ImageMember(image_id=private_p2, member="P1", status="accepted"))
     async with deps.db.read() as s:
         rows = list((await s.exec(select(Image))).all())
-        in_scope = set((await s.exec(select(Image.id).where(get_scope(principal)))).all())
+        in_scope = set((await s.exec(select(Image.id).where(clause(get_scope(principal))))).all())
         statuses = {
             m.image_id: m.status
             for m in await s.exec(
@@ -156,7 +156,7 @@ async def test_sql_scope_agrees_with_get_image_rule(deps: Deps, principal: Princ
             (None, "public", "private", "shared", "community", "all"),
             ("accepted", "pending", "rejected", "all"),
         ):
-            stmt = select(Image.id).where(list_scope(principal, vis, status))
+            stmt = select(Image.id).where(clause(list_scope(principal, vis, status)))
             listed |= set((await s.exec(stmt)).all())
     disagree = []
     for image in rows:

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
-from glimpse.models.tables import ImageEvent
+from glimpse.models.tables import Image, ImageEvent
 from glimpse.resolvers import images
 from glimpse.resolvers.images import ImageCreate, ImagePatch, PatchOp
 from tests.conftest import Personas
@@ -169,7 +169,7 @@ async def test_delete_is_soft_and_protected_refuses(deps: Any, personas: Persona
     with pytest.raises(NotFound):
         await images.delete(deps, who, rec.image.id)
     async with deps.db.read() as s:
-        row = await s.get(images.Image, rec.image.id)
+        row = await s.get(Image, rec.image.id)
         assert row is not None
         assert row.deleted
         assert row.status == "deleted"
@@ -211,8 +211,8 @@ async def test_formats_only_change_while_queued(deps: Any, personas: Personas) -
     await images.update(deps, who, iid, ImagePatch([PatchOp("replace", "disk_format", "qcow2")]))
     async with deps.db.begin() as s:
         await s.exec(
-            sa_update(images.Image)
-            .where(images.Image.id == iid)  # type: ignore[arg-type]
+            sa_update(Image)
+            .where(Image.id == iid)  # type: ignore[arg-type]
             .values(status="active")
         )
     with pytest.raises(Forbidden):
