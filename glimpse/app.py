@@ -25,6 +25,7 @@ from glimpse.core.db import Database
 from glimpse.core.errors import GlimpseError
 from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
+from glimpse.policy.token_cache import CachingVerifier
 from glimpse.policy.tokens import TokenVerifier
 from glimpse.resolvers import accounts, quotas
 from glimpse.resolvers.deps import Deps
@@ -120,7 +121,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         from glimpse.tasks.runner import runner_hook
 
         app.state.startup_hooks.append(runner_hook)
-    app.state.verifier = TokenVerifier(settings)  # also for WebSocket connection_init auth
+    # Also for WebSocket connection_init auth. Verified tokens are remembered until they
+    # expire (glimpse.policy.token_cache): most requests carry a token seen before.
+    app.state.verifier = CachingVerifier(
+        TokenVerifier(settings), leeway=settings.auth.leeway_seconds
+    )
     app.add_middleware(
         RequestContextMiddleware,
         verifier=app.state.verifier,

@@ -6,9 +6,8 @@ Kept as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through unt
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from glimpse.core.context import Principal, RequestContext, new_request_id
@@ -19,6 +18,32 @@ _VALID_RID = re.compile(r"^req-[0-9a-fA-F-]{36}$")
 _VERSIONED = re.compile(r"^/v2\.(\d+)(/.*)?$")
 _ANY_VERSION = re.compile(r"^/v\d+(\.\d+)?(/|$)")
 _VERSION_MEDIA = "application/vnd.openstack.images-v2"
+# The request headers this middleware reads (identity, request id, version negotiation).
+_READ = frozenset(
+    {
+        b"x-openstack-request-id",
+        b"authorization",
+        b"x-auth-token",
+        b"x-identity-status",
+        b"x-user-id",
+        b"x-project-id",
+        b"x-tenant-id",
+        b"x-roles",
+        b"accept",
+    }
+)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The headers of :data:`_READ` present in the request (first occurrence wins), read in
+    one pass over the raw list instead of building a full header map per request."""
+    found: dict[str, str] = {}
+    for name, value in scope.get("headers", ()):
+        if name in _READ:
+            key = name.decode("latin-1")
+            if key not in found:
+                found[key] = value.decode("latin-1")
+    return found
 
 
 class RequestContextMiddleware:
@@ -48,23 +73,24 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        incoming = headers.get("x-openstack-request-id", "")
+        found = _headers(scope)
+        incoming = found.get("x-openstack-request-id", "")
         rid = incoming if _VALID_RID.match(incoming) else new_request_id()
-        principal, error = await self._identify(headers)
+        principal, error = await self._identify(found)
         scope["glimpse.ctx"] = RequestContext(principal=principal, request_id=rid)
         scope["glimpse.auth_error"] = error
         scope["glimpse.request_id"] = rid
-        self._strip_minor_version(scope)
+        self._strip_minor_version(scope, found.get("accept", ""))
+        rid_header = (b"x-openstack-request-id", rid.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["x-openstack-request-id"] = rid
+                message["headers"] = [*message.get("headers", ()), rid_header]
             await send(message)
 
         await self.app(scope, receive, send_with_id)
 
-    async def _identify(self, headers: Headers) -> tuple[Principal, GlimpseError | None]:
+    async def _identify(self, headers: Mapping[str, str]) -> tuple[Principal, GlimpseError | None]:
         try:
             principal = await identify(headers, self.verifier, trusted_proxy=self.trusted_proxy)
         except GlimpseError as exc:
@@ -76,7 +102,7 @@ class RequestContextMiddleware:
             return Principal.anonymous(), revoked
         return principal, None
 
-    def _strip_minor_version(self, scope: Scope) -> None:
+    def _strip_minor_version(self, scope: Scope, accept: str) -> None:
         """Glance's version negotiation: ``/v2.N/...`` is ``/v2/...`` for every advertised N;
         any other version prefix (``/v1``, ``/v3``, ``/v2.99``) answers the versions document
         (300, served by ``/``); ``Accept: application/vnd.openstack.images-v2`` selects v2 for
@@ -87,9 +113,7 @@ class RequestContextMiddleware:
             self._set_path(scope, "/v2", len(path) - len(m.group(2) or ""))
         elif _ANY_VERSION.match(path) and not (path == "/v2" or path.startswith("/v2/")):
             scope["path"], scope["raw_path"] = "/", b"/"
-        elif path.startswith("/images") and _VERSION_MEDIA in Headers(scope=scope).get(
-            "accept", ""
-        ):
+        elif path.startswith("/images") and _VERSION_MEDIA in accept:
             self._set_path(scope, "/v2", 0)
 
     @staticmethod

@@ -21,6 +21,8 @@ class Principal:
     # Set for tokens issued by a local-account login: revocable (see resolvers.accounts).
     account: str | None = None
     issued_at: int | None = None
+    # When the credential stops being valid (epoch seconds), if it says so.
+    expires_at: int | None = None
 
     @property
     def is_admin(self) -> bool:

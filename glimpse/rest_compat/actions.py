@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core.errors import InvalidInput
 from glimpse.resolvers import actions, images
 from glimpse.rest_compat.render import image_json
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import ctx_of, deps_of, read_json
 
 KNOWN = ("pause", "unpause", "copy", "resize")

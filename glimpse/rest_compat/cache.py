@@ -6,9 +6,10 @@ from calendar import timegm
 from datetime import datetime
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.resolvers import cache
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import ctx_of, deps_of
 
 

@@ -13,9 +13,10 @@ import logging
 from http import HTTPStatus
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core import errors
+from glimpse.rest_compat.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core.errors import Forbidden, InvalidInput
 from glimpse.resolvers import images, imports
 from glimpse.resolvers.images import ImageCreate, ImagePatch, PatchOp
 from glimpse.rest_compat.listing import page_links, parse_list
 from glimpse.rest_compat.render import image_json
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import absolute, ctx_of, deps_of, read_json
 
 PATCH_V21 = "application/openstack-images-v2.1-json-patch"

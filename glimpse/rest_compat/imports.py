@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core.errors import InvalidInput, NotFound, UnsupportedMediaType
 from glimpse.resolvers import data, imports
 from glimpse.resolvers.imports import ImportRequest
 from glimpse.rest_compat.image_data import _body, _size_header
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import ctx_of, deps_of, read_json
 
 

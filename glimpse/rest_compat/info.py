@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.resolvers import discovery
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import ctx_of, deps_of
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core.clock import iso
 from glimpse.models.tables import ImageMember
 from glimpse.resolvers import members
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import ctx_of, deps_of, read_json
 
 

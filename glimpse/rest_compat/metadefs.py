@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core.errors import InvalidInput
 from glimpse.resolvers import metadef_checks as checks
@@ -21,6 +21,7 @@ from glimpse.resolvers.metadef_catalog import document_input
 from glimpse.rest_compat import metadef_render as render
 from glimpse.rest_compat.listing import page_links
 from glimpse.rest_compat.metadef_schemas import SCHEMAS
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import absolute, ctx_of, deps_of, read_json
 
 Handler = Callable[[Request], Awaitable[Response]]

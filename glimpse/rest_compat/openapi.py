@@ -14,10 +14,11 @@ from functools import cache
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from glimpse.rest_compat import schemas
 from glimpse.rest_compat.openapi_ops import OPERATIONS, REASONS, op
+from glimpse.rest_compat.responses import JSONResponse
 
 ERROR_TYPES = ("application/json", "text/html", "text/plain")
 VERSION = "2.7"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from glimpse.core.config import Settings
@@ -32,6 +32,7 @@ from glimpse.rest_compat import (
 )
 from glimpse.rest_compat.errors import error_response
 from glimpse.rest_compat.metadefs import METADEF_ROUTES
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import ctx_of
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -6,13 +6,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core.clock import iso
 from glimpse.core.errors import InvalidInput
 from glimpse.models.tables import Task
 from glimpse.resolvers import tasks
 from glimpse.resolvers.tasks import TaskQuery
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import absolute, ctx_of, deps_of, read_json
 
 

@@ -7,11 +7,12 @@ Not part of Glance (Keystone issues its tokens); reachable without a token, and 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from glimpse.core.clock import iso
 from glimpse.core.errors import InvalidInput
 from glimpse.resolvers import accounts
+from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import deps_of, read_json
 
 
