@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from glimpse.core.sql import Conn, Row, as_time
+from glimpse.models.query import PropertyFilter, TagFilter, property_match
 from glimpse.models.scope import Frag
 
 
@@ -176,6 +177,36 @@ async def fetch_page(
         f"ORDER BY {order}"
     )
     return await conn.fetch(sql, (project, *page[1]))
+
+
+# How many matching rows make a tag or property value "common" (see selective_filters).
+SELECTIVE_BELOW = 1000
+
+
+async def selective_filters(conn: Conn, filters: Sequence[Any]) -> frozenset[int]:
+    """Indices of the tag and property-equality filters that few rows match (SQLite only).
+
+    SQLite's statistics hold one average per index prefix, so it cannot tell a property value
+    every fifth image has from one a single image has; and the best plan differs: walk the
+    sort index for the first, start from the few matching rows for the second. A bounded
+    count of the index entries (at most :data:`SELECTIVE_BELOW`, a fraction of a
+    millisecond) tells them apart. PostgreSQL keeps per-value statistics and needs no help.
+    """
+    if conn.dialect != "sqlite":
+        return frozenset()
+    found = set()
+    for i, f in enumerate(filters):
+        if isinstance(f, PropertyFilter) and f.op in ("eq", "in"):
+            cond, params = property_match(f)
+            sub = f"SELECT 1 FROM image_properties p WHERE {cond} LIMIT ?"
+        elif isinstance(f, TagFilter) and f.tags:
+            sub, params = "SELECT 1 FROM image_tags t WHERE t.value = ? LIMIT ?", (f.tags[0],)
+        else:
+            continue
+        count = await conn.fetchval(f"SELECT count(*) FROM ({sub})", (*params, SELECTIVE_BELOW))
+        if int(count) < SELECTIVE_BELOW:
+            found.add(i)
+    return frozenset(found)
 
 
 # ---------------------------------------------------------------------------- writes

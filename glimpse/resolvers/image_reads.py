@@ -217,16 +217,19 @@ async def list_images(
     limit = max(0, min(query.limit, deps.settings.page_max))
     query = replace(query, limit=limit)
     keys = q.effective_sort(query.sort)
-    scope = list_scope(ctx.principal, query.visibility, query.member_status)
-    page = q.page_sql(sql.SELECT_COLUMNS, scope, query, keys)
     order = q.order_by(keys, query.reverse)
     async with deps.db.reader() as conn:
+        dialect = conn.dialect
+        scope = list_scope(
+            ctx.principal, query.visibility, query.member_status, sqlite=dialect == "sqlite"
+        )
+        drive = await sql.selective_filters(conn, query.filters)
+        page = q.page_sql(sql.SELECT_COLUMNS, scope, query, keys, drive)
         rows = await sql.fetch_page(conn, page, order, ctx.project_id, relations=with_details)
         total = None
         if query.with_total:
-            count = q.count_sql(scope, query)
+            count = q.count_sql(scope, query, drive)
             total = int(await conn.fetchval(count[0], count[1]) or 0)
-        dialect = conn.dialect
     has_next = len(rows) > limit
     rows = rows[:limit]
     if query.reverse:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from glimpse.core.errors import InvalidInput
+from glimpse.models import image_sql
 from glimpse.models import query as q
 from glimpse.models.tables import Image
 from glimpse.resolvers import images
@@ -101,6 +102,7 @@ CASES: list[Case] = [
 ]
 
 
+@pytest.mark.parametrize("plan", ["drive", "walk"])
 @pytest.mark.parametrize(("label", "filters", "expect"), CASES, ids=[c[0] for c in CASES])
 async def test_filters(
     deps: Any,
@@ -108,7 +110,13 @@ async def test_filters(
     label: str,
     filters: tuple[q.Filter, ...],
     expect: Callable[[dict[str, Any]], bool],
+    plan: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Both SQL forms of tag and property filters (on SQLite the form follows how common the
+    value is; a threshold of 0 makes every value "common")."""
+    if plan == "walk":
+        monkeypatch.setattr(image_sql, "SELECTIVE_BELOW", 0)
     rows = await seed(deps, personas.p1_member)
     page = await images.list_images(
         deps, personas.p1_member, q.ListQuery(filters=filters, limit=100)
