@@ -100,11 +100,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await deps.db.dispose()
 
     gql = graphql_app(settings.graphql, settings.page_default)
+    # Starlette tries routes in order: the busiest come first.
     routes: list[BaseRoute] = [
-        *rest_routes.routes(),
-        Route("/healthz", healthz),
         Route("/graphql", gql),  # GraphQL over HTTP: it answers other methods with 405
         WebSocketRoute("/graphql", gql),  # subscriptions (graphql-transport-ws)
+        *rest_routes.routes(),
+        Route("/healthz", healthz),
         Route("/ui", lambda r: RedirectResponse("/ui/")),
         *web_download.routes(),
     ]

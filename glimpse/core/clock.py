@@ -12,4 +12,4 @@ def utcnow() -> datetime:
 
 def iso(dt: datetime | None) -> str | None:
     """Glance's wire format: second precision, ``Z`` suffix."""
-    return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if dt is None else dt.isoformat(timespec="seconds") + "Z"  # naive UTC

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
+
 from glimpse.core.errors import InvalidInput
 from glimpse.models.scope import Frag
 
@@ -109,8 +111,8 @@ class Keyset:
     values: tuple[Any, ...]
 
     def encode(self) -> str:
-        raw = json.dumps([_dump(v) for v in self.values], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        raw = orjson.dumps([_dump(v) for v in self.values])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
     def decode(cls, cursor: str) -> Keyset:

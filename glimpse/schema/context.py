@@ -18,13 +18,19 @@ class GraphQLContext:
     deps: Deps
     request_ctx: RequestContext
     auth_error: GlimpseError | None = None
-    loaders: Loaders = field(init=False)
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.deps, self.request_ctx)
+    @property
+    def loaders(self) -> Loaders:
+        """The DataLoaders of the current caller. A WebSocket learns its caller only at
+        ``connection_init``, after the context exists: loaders made for an earlier caller
+        are never reused for another."""
+        if self._loaders is None or self._loaders.ctx is not self.request_ctx:
+            self._loaders = Loaders(self.deps, self.request_ctx)
+        return self._loaders
 
     def caller(self) -> RequestContext:
         """The authenticated caller; anonymous or bad credentials fail here, per field."""

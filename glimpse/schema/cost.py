@@ -52,6 +52,7 @@ class CostCalculator:
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
         self.default_page = default_page
+        self.used_variables = False  # whether the price depends on this request's variables
 
     def operation(self, op: OperationDefinitionNode) -> int:
         root = self.schema.get_root_type(op.operation)
@@ -105,6 +106,7 @@ class CostCalculator:
         if isinstance(value, IntValueNode):
             return int(value.value)
         if isinstance(value, VariableNode):
+            self.used_variables = True
             v = self.variables.get(value.name.value)
             return v if isinstance(v, int) and not isinstance(v, bool) else None
         return None
@@ -113,9 +115,39 @@ class CostCalculator:
         if isinstance(value, ListValueNode):
             return len(value.values)
         if isinstance(value, VariableNode):
+            self.used_variables = True
             v = self.variables.get(value.name.value)
             return len(v) if isinstance(v, list) else 1
         return 1
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    default_page: int,
+) -> tuple[OperationDefinitionNode, int, bool] | None:
+    """(operation, its price, whether the price depends on the variables) of the operation
+    to run, or ``None`` when the document has no such operation."""
+    frags = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    calc = CostCalculator(schema, frags, variables, default_page)
+    for op in document.definitions:
+        if not isinstance(op, OperationDefinitionNode):
+            continue
+        if operation_name and (op.name is None or op.name.value != operation_name):
+            continue
+        return op, calc.operation(op), calc.used_variables
+    return None
+
+
+def budget_error(op: OperationDefinitionNode, cost: int, max_cost: int) -> GraphQLError:
+    return GraphQLError(
+        f"Query cost {cost} exceeds the budget of {max_cost}: ask for smaller pages "
+        "(first/last) or fewer nested lists",
+        op,
+        extensions={"code": "COST_LIMIT_EXCEEDED", "cost": cost, "maxCost": max_cost},
+    )
 
 
 def over_budget(
@@ -127,21 +159,11 @@ def over_budget(
     default_page: int,
 ) -> GraphQLError | None:
     """The error to report when the operation to run costs more than ``max_cost``."""
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    frags = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    calc = CostCalculator(schema, frags, variables, default_page)
-    for op in ops:
-        if operation_name and (op.name is None or op.name.value != operation_name):
-            continue
-        cost = calc.operation(op)
-        if cost > max_cost:
-            return GraphQLError(
-                f"Query cost {cost} exceeds the budget of {max_cost}: ask for smaller pages "
-                "(first/last) or fewer nested lists",
-                op,
-                extensions={"code": "COST_LIMIT_EXCEEDED", "cost": cost, "maxCost": max_cost},
-            )
-    return None
+    found = operation_cost(schema, document, operation_name, variables, default_page)
+    if found is None:
+        return None
+    op, cost, _ = found
+    return budget_error(op, cost, max_cost) if cost > max_cost else None
 
 
 class CostLimiter(SchemaExtension):

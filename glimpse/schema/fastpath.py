@@ -20,11 +20,13 @@ from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
 )
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -47,6 +49,7 @@ class Entry:
     nullable: bool
     basic: bool
     items_nullable: bool | None  # None: not a list
+    plain_str: bool = False  # GraphQL String or ID: a str value is its own serialisation
 
 
 Plan = dict[tuple[str, str], Entry]
@@ -64,7 +67,8 @@ def _entry(f: Any, sf: Any) -> Entry | None:
         outer, items = _unwrap(outer.of_type)
     if not isinstance(outer, GraphQLScalarType | GraphQLEnumType):
         return None
-    return Entry(sf.python_name, outer, nullable, bool(sf.is_basic_field), items)
+    plain = outer in (GraphQLString, GraphQLID)
+    return Entry(sf.python_name, outer, nullable, bool(sf.is_basic_field), items, plain)
 
 
 def _plan(schema: GraphQLSchema) -> Plan:
@@ -96,9 +100,12 @@ def _fast_value(entry: Entry, source: Any) -> Any:
         return None if entry.nullable else FALLBACK  # graphql-core reports the null
     try:
         if entry.items_nullable is None:
-            return entry.leaf.serialize(value)
+            # Strings need no serialising (graphql-core's String would return them as is).
+            return value if entry.plain_str and type(value) is str else entry.leaf.serialize(value)
         if not entry.items_nullable and any(v is None for v in value):
             return FALLBACK
+        if entry.plain_str and all(type(v) is str for v in value):
+            return list(value)
         return [None if v is None else entry.leaf.serialize(v) for v in value]
     except Exception:  # an invalid value: graphql-core builds the located error
         return FALLBACK
@@ -106,6 +113,31 @@ def _fast_value(entry: Entry, source: Any) -> Any:
 
 class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Resolves leaf fields inline when it can; any doubt falls back to the normal path."""
+
+    # (id of a grouped field set, type) -> (that set, kept alive so its id stays unique
+    # for this request; its fields' entries).
+    _entries: dict[tuple[int, str], tuple[Any, list[tuple[str, Entry | None]]]]
+
+    def _plan_for(
+        self, parent_type: GraphQLObjectType, grouped: Any
+    ) -> list[tuple[str, Entry | None]]:
+        """(response name, entry) of each field of a grouped field set. graphql-core reuses
+        one grouped set for every object of a list, so this is worked out once per list."""
+        try:
+            cache = self._entries
+        except AttributeError:
+            cache = self._entries = {}
+        key = (id(grouped), parent_type.name)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit[1]
+        plan = _PLANS.get(self.schema)
+        if plan is None:
+            plan = _PLANS[self.schema] = _plan(self.schema)
+        name = parent_type.name
+        found = [(r, plan.get((name, d[0].node.name.value))) for r, d in grouped.items()]
+        cache[key] = (grouped, found)
+        return found
 
     def execute_fields(
         self,
@@ -120,20 +152,17 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plan = _PLANS.get(self.schema)
-        if plan is None:
-            plan = _PLANS[self.schema] = _plan(self.schema)
         fast: dict[str, Any] = {}
-        rest: dict[str, Any] = {}
-        type_name = parent_type.name
-        for response_name, details in grouped_field_set.items():
-            entry = plan.get((type_name, details[0].node.name.value))
+        rest: dict[str, Any] | None = None
+        for response_name, entry in self._plan_for(parent_type, grouped_field_set):
             value = FALLBACK if entry is None else _fast_value(entry, source_value)
             if value is FALLBACK:
-                rest[response_name] = details
+                if rest is None:
+                    rest = {}
+                rest[response_name] = grouped_field_set[response_name]
             else:
                 fast[response_name] = value
-        if not rest:
+        if rest is None:
             return fast
         return self._merge(
             parent_type, source_value, path, grouped_field_set, rest, fast, position_context

@@ -34,6 +34,7 @@ from strawberry.types.graphql import OperationType
 
 from glimpse.core.config import GraphQLSettings
 from glimpse.schema.context import GraphQLContext
+from glimpse.schema.executor import Executor
 from glimpse.schema.persisted import PersistedQueries, PersistedQueryError
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -106,8 +107,14 @@ def _response(body: dict[str, Any], status: int, media: str, headers: Any = None
 class GraphQLHTTP:
     """The ``/graphql`` endpoint as a plain ASGI app."""
 
-    def __init__(self, schema: Any, settings: GraphQLSettings, websocket_app: Any = None) -> None:
-        self.schema, self.settings = schema, settings
+    def __init__(
+        self,
+        schema: Any,
+        settings: GraphQLSettings,
+        websocket_app: Any = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.schema, self.settings, self.executor = schema, settings, executor
         self.persisted = PersistedQueries(settings)
         self.websocket_app = websocket_app
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if settings.graphiql else ""
@@ -195,14 +202,7 @@ class GraphQLHTTP:
             raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST")
         allowed = GET_OPS if request.method == "GET" else POST_OPS
         try:
-            result = await self.schema.execute(
-                query,
-                variable_values=params.get("variables"),
-                context_value=self._context(request),
-                operation_name=params.get("operationName"),
-                allowed_operation_types=allowed,
-                operation_extensions=params.get("extensions"),
-            )
+            result = await self._run(request, query, params, allowed)
         except InvalidOperationTypeError as exc:
             if request.method == "GET":
                 raise RequestError(
@@ -214,6 +214,30 @@ class GraphQLHTTP:
         except MissingQueryError as exc:
             raise RequestError(400, "No GraphQL query found in the request") from exc
         return self._result(result, media)
+
+    async def _run(
+        self, request: Request, query: str, params: dict[str, Any], allowed: frozenset[Any]
+    ) -> Any:
+        """Our executor (glimpse.schema.executor), or strawberry's when it needs extensions
+        per request (tracing)."""
+        if self.executor is not None:
+            return await self.executor.execute(
+                query,
+                variables=params.get("variables"),
+                context=self._context(request),
+                operation_name=params.get("operationName"),
+                allowed=allowed,
+                request_id=request.scope["glimpse.request_id"],
+                extensions=params.get("extensions"),
+            )
+        return await self.schema.execute(
+            query,
+            variable_values=params.get("variables"),
+            context_value=self._context(request),
+            operation_name=params.get("operationName"),
+            allowed_operation_types=allowed,
+            operation_extensions=params.get("extensions"),
+        )
 
     def _result(self, result: Any, media: str) -> Response:
         errors = [_format_error(e) for e in result.errors or ()]

@@ -53,8 +53,14 @@ class ImageSort:
 
 @strawberry.type(description="An image and its position in the list.")
 class ImageEdge:
-    cursor: str = strawberry.field(description="Opaque position; pass as after/before.")
     node: Image = strawberry.field(description="The image.")
+    page: strawberry.Private[images.Page]
+    record: strawberry.Private[images.ImageRecord]
+
+    @strawberry.field(description="Opaque position; pass as after/before.")
+    def cursor(self) -> str:
+        # Computed only when asked for: most pages ask for nodes and pageInfo only.
+        return self.page.cursor(self.record).encode()
 
 
 @strawberry.federation.type(
@@ -182,14 +188,15 @@ class ImageQuery:
         details = _wants_details(info)
         page = await images.list_images(deps, ctx, query, with_details=details)
         edges = [
-            ImageEdge(cursor=page.cursor(r).encode(), node=Image(r.image, r if details else None))
+            ImageEdge(node=Image(r.image, r if details else None), page=page, record=r)
             for r in page.items
         ]
+        items = page.items
         info_ = PageInfo(
             has_next_page=page.has_next if not reverse else keyset is not None,
             has_previous_page=page.has_next if reverse else keyset is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=page.cursor(items[0]).encode() if items else None,
+            end_cursor=page.cursor(items[-1]).encode() if items else None,
         )
         return ImageConnection(edges=edges, page_info=info_, total=page.total)
 

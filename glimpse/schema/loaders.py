@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -21,14 +22,40 @@ class Loaders:
 
     def __init__(self, deps: Deps, ctx: RequestContext) -> None:
         self.deps, self.ctx = deps, ctx
-        self.relations = DataLoader[str, Relations](self._relations)
-        self.members = DataLoader[str, list[ImageMember]](self._members)
-        self.events = DataLoader[str, list[ImageEvent]](self._events)
-        self.images = DataLoader[str, Any](self._images)
-        self.tasks = DataLoader[str, list[Task]](self._tasks)
-        self.metadef_namespaces = DataLoader[str, Any](self._metadef_namespaces)
-        self.metadef_contents = DataLoader[int, Any](self._metadef_contents)
-        self.image_metadefs = DataLoader[str, list[Any]](self._image_metadefs)
+
+    # Each loader is made on first use: most requests need one or two of them.
+
+    @cached_property
+    def relations(self) -> DataLoader[str, Relations]:
+        return DataLoader[str, Relations](self._relations)
+
+    @cached_property
+    def members(self) -> DataLoader[str, list[ImageMember]]:
+        return DataLoader[str, list[ImageMember]](self._members)
+
+    @cached_property
+    def events(self) -> DataLoader[str, list[ImageEvent]]:
+        return DataLoader[str, list[ImageEvent]](self._events)
+
+    @cached_property
+    def images(self) -> DataLoader[str, Any]:
+        return DataLoader[str, Any](self._images)
+
+    @cached_property
+    def tasks(self) -> DataLoader[str, list[Task]]:
+        return DataLoader[str, list[Task]](self._tasks)
+
+    @cached_property
+    def metadef_namespaces(self) -> DataLoader[str, Any]:
+        return DataLoader[str, Any](self._metadef_namespaces)
+
+    @cached_property
+    def metadef_contents(self) -> DataLoader[int, Any]:
+        return DataLoader[int, Any](self._metadef_contents)
+
+    @cached_property
+    def image_metadefs(self) -> DataLoader[str, list[Any]]:
+        return DataLoader[str, list[Any]](self._image_metadefs)
 
     async def _relations(self, ids: Sequence[str]) -> list[Relations]:
         found = await images.relations_for(self.deps, ids)

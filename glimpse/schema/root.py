@@ -6,6 +6,7 @@ from functools import partial
 from typing import Any, cast
 
 import strawberry
+from graphql import ASTValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -30,6 +31,7 @@ from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.cost import CostLimiter, StaticRules
 from glimpse.schema.errors import ErrorCodes
+from glimpse.schema.executor import Executor
 from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.http import GraphQLHTTP
 from glimpse.schema.image_mutations import ImageMutation
@@ -58,7 +60,10 @@ class Mutation(
 
 class GlimpseSchema(strawberry.federation.Schema):
     """Strawberry logs every error, client mistakes included; ErrorCodes logs the unexpected
-    ones with their request id, so the default logging is switched off."""
+    ones with their request id, so the default logging is switched off. ``static_rules`` are
+    the validation rules added to graphql's own (depth, aliases, introspection)."""
+
+    static_rules: tuple[type[ASTValidationRule], ...] = ()
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         return None
@@ -84,7 +89,7 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
     ]
     if settings.tracing:
         extensions.append(ApolloFederationTracingExtension)
-    return GlimpseSchema(
+    schema = GlimpseSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -93,6 +98,8 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
         execution_context_class=FastLeafExecutionContext,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
+    schema.static_rules = rules
+    return schema
 
 
 class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
@@ -132,4 +139,14 @@ class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
 def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTTP:
     """``/graphql``: our GraphQL-over-HTTP endpoint; WebSockets go to strawberry's app."""
     schema = build_schema(settings, page_default)
-    return GraphQLHTTP(schema, settings, websocket_app=GlimpseGraphQL(schema, graphql_ide=None))
+    executor = None
+    if not settings.tracing:  # traced requests need strawberry's per-request extensions
+        executor = Executor(
+            schema._schema,
+            schema.static_rules,
+            max_cost=settings.max_cost,
+            default_page=page_default,
+        )
+    return GraphQLHTTP(
+        schema, settings, websocket_app=GlimpseGraphQL(schema, graphql_ide=None), executor=executor
+    )
