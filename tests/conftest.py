@@ -20,6 +20,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -309,6 +311,42 @@ def live_server() -> Iterator[LiveServer]:
     """One real server process for the whole session (client tests)."""
     with running_server() as server:
         yield server
+
+
+# ---------------------------------------------------------------------------- SQL counts
+
+_COUNTING: ContextVar[bool] = ContextVar("glimpse_test_counting", default=False)
+
+
+class Counter:
+    """SQL statements run on behalf of this test's requests only.
+
+    The in-process task runner polls the same engine from its own task; its statements
+    must not count. Context variables follow the request into DataLoader tasks and into
+    SQLAlchemy's greenlets, so the listener keeps only statements issued under the flag.
+    """
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, statement: str) -> None:
+        if _COUNTING.get():
+            self.statements.append(statement)
+
+
+@contextmanager
+def counting(app: Any) -> Iterator[Counter]:
+    """Count the SQL statements of the requests made inside the block (ORM sessions and
+    direct connections alike: the database reports both to its observers)."""
+    observers = app.state.deps.db.observers
+    counter = Counter()
+    observers.append(counter)
+    flag = _COUNTING.set(True)
+    try:
+        yield counter
+    finally:
+        _COUNTING.reset(flag)
+        observers.remove(counter)
 
 
 # ---------------------------------------------------------------------------- S3 and tools

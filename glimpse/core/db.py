@@ -97,8 +97,10 @@ class Database:
     # ------------------------------------------------------------------ direct connections
 
     @asynccontextmanager
-    async def reader(self) -> AsyncIterator[Conn]:
-        """A read transaction on a direct connection (a consistent snapshot)."""
+    async def reader(self, *, snapshot: bool = False) -> AsyncIterator[Conn]:
+        """A direct connection for reads. Each statement sees a consistent state; with
+        ``snapshot`` all of them see the same one (on PostgreSQL that costs two more round
+        trips, BEGIN and COMMIT, so single-statement reads go without)."""
         if self.path is not None:
             raw = self._sqlite_checkout()
             try:
@@ -111,13 +113,19 @@ class Database:
                 self._sqlite_checkin(raw)
             return
         pool = await self._pg_pool()
-        async with pool.acquire() as raw, raw.transaction(readonly=True):
-            yield PgConn(raw, self.observers)
+        async with pool.acquire() as raw:
+            if not snapshot:
+                yield PgConn(raw, self.observers)
+                return
+            async with raw.transaction(isolation="repeatable_read", readonly=True):
+                yield PgConn(raw, self.observers)
 
     @asynccontextmanager
-    async def writer(self) -> AsyncIterator[Conn]:
+    async def writer(self, *, one_statement: bool = False) -> AsyncIterator[Conn]:
         """A write transaction on a direct connection: committed on success, rolled back on
-        error."""
+        error. ``one_statement``: the body runs a single statement on PostgreSQL, atomic by
+        itself, so the BEGIN and COMMIT round trips are left out (SQLite always has them:
+        there they cost microseconds and the gate is held anyway)."""
         if self.path is not None:
             assert self.gate is not None
             async with self.gate.hold():
@@ -134,8 +142,12 @@ class Database:
                     self._sqlite_checkin(raw)
             return
         pool = await self._pg_pool()
-        async with pool.acquire() as raw, raw.transaction():
-            yield PgConn(raw, self.observers)
+        async with pool.acquire() as raw:
+            if one_statement:
+                yield PgConn(raw, self.observers)
+                return
+            async with raw.transaction():
+                yield PgConn(raw, self.observers)
 
     def _sqlite_checkout(self) -> sqlite3.Connection:
         assert self.path is not None

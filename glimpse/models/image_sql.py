@@ -289,14 +289,68 @@ async def replace_tags(
         await conn.executemany(INSERT_TAG, [(image_id, t) for t in added])
 
 
-async def insert_event(
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """An operation-log entry to insert (see glimpse.resolvers.events)."""
+
+    image_id: str
+    at: datetime
+    action: str
+    user_id: str | None
+    project_id: str | None
+    request_id: str | None
+    changes: Mapping[str, Any]
+
+    def values(self) -> tuple[Any, ...]:
+        payload = orjson.dumps(self.changes, default=str).decode()
+        return (
+            self.image_id,
+            self.at,
+            self.action,
+            self.user_id,
+            self.project_id,
+            self.request_id,
+            payload,
+        )
+
+
+async def insert_event(conn: Conn, event: EventRow) -> None:
+    await conn.execute(INSERT_EVENT, event.values())
+
+
+# PostgreSQL: the new image, its properties and tags and its create event in one statement
+# (one round trip, atomic without BEGIN/COMMIT). The relation rows reference the image
+# through a foreign key checked at the end of the statement, when the image row exists.
+_PG_CREATE = (
+    f"WITH new_image AS ({INSERT_IMAGE}), "
+    "new_properties AS (INSERT INTO image_properties (image_id, name, value) "
+    "SELECT ?, n, v FROM unnest(?::text[], ?::text[]) AS given(n, v)), "
+    "new_tags AS (INSERT INTO image_tags (image_id, value) SELECT ?, unnest(?::text[])), "
+    f"new_event AS ({INSERT_EVENT}) "
+    "SELECT 1"
+)
+
+
+async def create(
     conn: Conn,
-    image_id: str,
-    at: datetime,
-    action: str,
-    who: tuple[str | None, str | None, str | None],
-    changes: Mapping[str, Any],
+    image: ImageRow,
+    props: Mapping[str, str],
+    tags: Sequence[str],
+    event: EventRow,
 ) -> None:
-    """One operation-log entry; ``who`` is (user, project, request id)."""
-    payload = orjson.dumps(changes, default=str).decode()
-    await conn.execute(INSERT_EVENT, (image_id, at, action, *who, payload))
+    """Insert a new image with its properties, tags and create event; on PostgreSQL as one
+    statement (see ``writer(one_statement=True)`` in glimpse.core.db)."""
+    if conn.dialect == "postgresql":
+        params = (
+            *image_values(image),
+            image.id,
+            list(props),
+            list(props.values()),
+            image.id,
+            list(tags),
+            *event.values(),
+        )
+        await conn.execute(_PG_CREATE, params)
+        return
+    await insert_image(conn, image, props, tags)
+    await insert_event(conn, event)

@@ -36,6 +36,22 @@ def record(
     )
 
 
+def entry(
+    ctx: RequestContext | None, image_id: str, action: str, changes: dict[str, Any] | None = None
+) -> image_sql.EventRow:
+    """The operation-log row for a change (see :func:`record` for the ORM form)."""
+    principal = ctx.principal if ctx else None
+    return image_sql.EventRow(
+        image_id=image_id,
+        at=utcnow(),
+        action=action,
+        user_id=principal.user_id if principal else None,
+        project_id=principal.project_id if principal else None,
+        request_id=ctx.request_id if ctx else None,
+        changes=_jsonable(changes or {}),
+    )
+
+
 async def write(
     conn: Conn,
     ctx: RequestContext | None,
@@ -44,13 +60,7 @@ async def write(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """:func:`record` for operations on a direct connection (the same row, same shape)."""
-    principal = ctx.principal if ctx else None
-    who = (
-        principal.user_id if principal else None,
-        principal.project_id if principal else None,
-        ctx.request_id if ctx else None,
-    )
-    await image_sql.insert_event(conn, image_id, utcnow(), action, who, _jsonable(changes or {}))
+    await image_sql.insert_event(conn, entry(ctx, image_id, action, changes))
 
 
 def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:

@@ -218,7 +218,7 @@ async def list_images(
     query = replace(query, limit=limit)
     keys = q.effective_sort(query.sort)
     order = q.order_by(keys, query.reverse)
-    async with deps.db.reader() as conn:
+    async with deps.db.reader(snapshot=query.with_total) as conn:
         dialect = conn.dialect
         scope = list_scope(
             ctx.principal, query.visibility, query.member_status, sqlite=dialect == "sqlite"

@@ -88,16 +88,14 @@ async def create(deps: Deps, ctx: RequestContext, data: ImageCreate) -> ImageRec
     image_id = rules.validate_id(values["id"]) if "id" in values else str(uuid.uuid4())
     image = _new_row(image_id, owner, base)
     await validate_image_properties(deps, owner, props)
+    event = events.entry(ctx, image_id, "create", {**base, "properties": props, "tags": tags})
+    counted = _counts_images(deps, owner)
     try:
-        async with deps.db.writer() as conn:
-            await _check_image_quota(deps, conn, owner)
-            if await conn.fetchval("SELECT 1 FROM images WHERE id = ?", (image_id,)):
-                raise _exists(image_id)
-            await sql.insert_image(conn, image, props, tags)
-            await events.write(
-                conn, ctx, image_id, "create", {**base, "properties": props, "tags": tags}
-            )
-    except UniqueViolation as exc:  # a concurrent create with the same id won the race
+        async with deps.db.writer(one_statement=not counted) as conn:
+            if counted:
+                await _check_image_quota(deps, conn, owner)
+            await sql.create(conn, image, props, tags, event)
+    except UniqueViolation as exc:  # the id is taken (perhaps by a create a moment ago)
         raise _exists(image_id) from exc
     return ImageRecord(image, props, sorted(tags), [])
 
@@ -172,6 +170,10 @@ def _check_counts(deps: Deps, n_props: int, n_tags: int) -> None:
         )
     if 0 <= quotas.tags_per_image < n_tags:
         raise QuotaExceeded(f"Maximum number of tags exceeded ({quotas.tags_per_image})")
+
+
+def _counts_images(deps: Deps, owner: str | None) -> bool:
+    return deps.settings.quotas.image_count >= 0 and owner is not None
 
 
 async def _check_image_quota(deps: Deps, conn: Conn, owner: str | None) -> None:

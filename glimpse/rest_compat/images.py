@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from glimpse.core.errors import Forbidden, InvalidInput
+from glimpse.core.errors import Forbidden, GlimpseError, InvalidInput
 from glimpse.resolvers import images, imports
 from glimpse.resolvers.images import ImageCreate, ImagePatch, PatchOp
 from glimpse.rest_compat.listing import page_links, parse_list
@@ -15,6 +16,7 @@ from glimpse.rest_compat.render import image_json
 from glimpse.rest_compat.responses import JSONResponse
 from glimpse.rest_compat.wire import absolute, ctx_of, deps_of, read_json
 
+_T = TypeVar("_T")
 PATCH_V21 = "application/openstack-images-v2.1-json-patch"
 PATCH_V20 = "application/openstack-images-v2.0-json-patch"
 
@@ -59,15 +61,29 @@ async def show(request: Request) -> Response:
     return JSONResponse(image_json(rec, deps.settings))
 
 
+async def _parsed(request: Request, parse: Callable[[], Awaitable[_T]]) -> _T:
+    """The parsed body; when it is refused, an image the caller cannot see is a 404 first
+    (as Glance answers), checked only then so that good requests pay nothing for it."""
+    try:
+        return await parse()
+    except GlimpseError:
+        await images.get(deps_of(request), ctx_of(request), request.path_params["image_id"])
+        raise
+
+
 async def patch(request: Request) -> Response:
     deps, ctx = deps_of(request), ctx_of(request)
     image_id = request.path_params["image_id"]
-    await images.get(deps, ctx, image_id)  # 404 before 415/400 for invisible images
-    body = await read_json(request, kinds=(list,), media_types=(PATCH_V21, PATCH_V20))
+
+    async def ops() -> list[PatchOp]:
+        body = await read_json(request, kinds=(list,), media_types=(PATCH_V21, PATCH_V20))
+        ctype = request.headers["content-type"].split(";")[0].strip().lower()
+        return [_patch_op(item, v20=(ctype == PATCH_V20)) for item in body]
+
+    parsed = await _parsed(request, ops)
     ctype = request.headers["content-type"].split(";")[0].strip().lower()
-    ops = [_patch_op(item, v20=(ctype == PATCH_V20)) for item in body]
     rec = await images.update(
-        deps, ctx, image_id, ImagePatch(ops, add_must_be_new=ctype == PATCH_V20)
+        deps, ctx, image_id, ImagePatch(parsed, add_must_be_new=ctype == PATCH_V20)
     )
     return JSONResponse(image_json(rec, deps.settings))
 
@@ -119,8 +135,7 @@ async def put(request: Request) -> Response:
     """The product's original form: a JSON object of changes, merged into the image."""
     deps, ctx = deps_of(request), ctx_of(request)
     image_id = request.path_params["image_id"]
-    await images.get(deps, ctx, image_id)  # 404 before body errors for invisible images
-    body = await read_json(request)
+    body = await _parsed(request, lambda: read_json(request))
     rec = await images.merge(deps, ctx, image_id, body)
     return JSONResponse(image_json(rec, deps.settings))
 

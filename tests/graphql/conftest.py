@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -84,37 +81,3 @@ async def make_image(client: Client, **fields: Any) -> str:
     data = await client.data(CREATE, {"input": fields})
     image_id: str = data["createImage"]["id"]
     return image_id
-
-
-_COUNTING: ContextVar[bool] = ContextVar("glimpse_test_counting", default=False)
-
-
-class Counter:
-    """SQL statements run on behalf of this test's requests only.
-
-    The in-process task runner polls the same engine from its own task; its statements
-    must not count. Context variables follow the request into DataLoader tasks and into
-    SQLAlchemy's greenlets, so the listener keeps only statements issued under the flag.
-    """
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, statement: str) -> None:
-        if _COUNTING.get():
-            self.statements.append(statement)
-
-
-@contextmanager
-def counting(app: Any) -> Iterator[Counter]:
-    """Count the SQL statements of the requests made inside the block (ORM sessions and
-    direct connections alike: the database reports both to its observers)."""
-    observers = app.state.deps.db.observers
-    counter = Counter()
-    observers.append(counter)
-    flag = _COUNTING.set(True)
-    try:
-        yield counter
-    finally:
-        _COUNTING.reset(flag)
-        observers.remove(counter)

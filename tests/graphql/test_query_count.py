@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.graphql.conftest import Client, counting, make_image
+from tests.conftest import counting
+from tests.graphql.conftest import Client, make_image
 
 PAGE = """
 { images(first: 100, sort: [{field: NAME, direction: ASC}]) { edges { node {
@@ -87,3 +88,20 @@ async def test_batched_entities_cost_constant_queries_and_keep_order(
     assert got[0]["properties"][0] == {"key": "k0", "value": "v49-0"}
     assert large == small, f"{small} statements for 5 representations, {large} for 52"
     assert small <= 3, small  # the images with their relations, then the members batch
+
+
+IMAGE = """query($id: ID!) { image(id: $id) { id name status tags properties { key value }
+  stores createdAt } }"""
+IMAGES = "{ images(first: 25) { pageInfo { hasNextPage endCursor } nodes { id name tags } } }"
+
+
+async def test_image_by_id_and_a_page_are_one_statement_each(
+    app: Any, as_member: Client
+) -> None:
+    ids = await _add_images(as_member, 0, 3)
+    n, data = await _count(app, as_member, IMAGE, {"id": ids[1]})
+    assert data["image"]["tags"] == ["common", "t1"]
+    assert n == 1
+    n, data = await _count(app, as_member, IMAGES)
+    assert len(data["images"]["nodes"]) == 3
+    assert n == 1

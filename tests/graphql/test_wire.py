@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.graphql.conftest import Client, counting, make_image
+from tests.conftest import counting
+from tests.graphql.conftest import Client, make_image
 
 LIST = """
 query($f: ImageFilter, $s: [ImageSort!], $first: Int, $after: String, $last: Int,
