@@ -82,8 +82,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stdout=subprocess.DEVNULL,
     )
     os.environ["GLIMPSE_DATA_DIR"] = str(settings.data_dir.resolve())
-    for name in ("host", "port", "workers"):
-        os.environ[f"GLIMPSE_{name.upper()}"] = str(getattr(settings, name))
+    workers = settings.serve_workers
+    for name, value in (("host", settings.host), ("port", settings.port), ("workers", workers)):
+        os.environ[f"GLIMPSE_{name.upper()}"] = str(value)
+    picked = "as configured" if settings.workers > 0 else "one per CPU; --workers N to choose"
     token = "(none: tokens come from the external issuer)"
     if not external_issuer(settings):
         token = mint_token(
@@ -93,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"Glimpse on {base}\n  GraphiQL: {base}/graphql\n  Console:  {base}/ui/\n"
         f"  Glance v2: {base}/v2/images\n  data dir: {settings.data_dir.resolve()}\n"
+        f"  workers:  {workers} ({picked})\n"
         f"  admin token (24 h): {token}",
         flush=True,
     )
@@ -104,7 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             factory=True,
             host=settings.host,
             port=settings.port,
-            workers=settings.workers,
+            workers=workers,
             log_level="info",
         )
         return 0
@@ -117,7 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
-        workers=settings.workers,
+        workers=workers,
         websockets=True,
     ).serve()
     return 0

@@ -171,7 +171,8 @@ class Settings:
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 9292
-    workers: int = 1
+    # API worker processes; 0 picks one per CPU this process may run on (see serve_workers).
+    workers: int = 0
     public_url: str = ""
     max_image_size: int = TiB
     max_json_body: int = 1024 * 1024
@@ -192,6 +193,18 @@ class Settings:
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
+
+    @property
+    def serve_workers(self) -> int:
+        """The worker count ``glimpse serve`` uses: as configured, or one per usable CPU
+        (each worker is one Python process, so one per core is what the machine can run)."""
+        if self.workers > 0:
+            return self.workers
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpus = os.cpu_count() or 1
+        return max(1, cpus)
 
     @property
     def effective_database_url(self) -> str:

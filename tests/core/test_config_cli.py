@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,20 @@ def test_store_sweep_command(tmp_path: Path) -> None:
     out = run_cli("store", "sweep", "--data-dir", str(tmp_path), "--grace", "0").stdout
     assert out.strip() == "local: removed 1 orphan blobs (7 bytes) and 0 unfinished writes"
     assert not (images / "left-behind").exists()
+
+
+def test_serve_picks_one_worker_per_usable_cpu_unless_told(tmp_path: Path) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    assert load_settings(env={}, overrides={"data_dir": str(tmp_path)}).serve_workers == cpus
+    told = load_settings(env={"GLIMPSE_WORKERS": "3"}, overrides={"data_dir": str(tmp_path)})
+    assert told.serve_workers == 3
+
+
+def test_serve_says_how_many_workers_it_runs(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", workers=2)
+    try:
+        stop_server(server)
+        log = (tmp_path / f"server-{server.url.rsplit(':', 1)[1]}.log").read_text()
+        assert "workers:  2 (as configured)" in log
+    finally:
+        stop_server(server)
