@@ -161,11 +161,13 @@ async def seed(url: str, n: int, writable: int = 4000) -> dict[str, list[str]]:
             await conn.execute(insert(ImageTag), tags)
             if members:
                 await conn.execute(insert(ImageMember), members)
-        extra = {"queued": [], "deletable": []}
-        for kind, ids in extra.items():
-            rows = [caller_image(kind, n + i, t0) for i in range(writable)]
+        extra: dict[str, list[str]] = {"queued": [], "deletable": []}
+        for k, (kind, ids) in enumerate(extra.items()):
+            rows = [caller_image(kind, n + k * writable + i, t0) for i in range(writable)]
             ids += [r["id"] for r in rows]
             await conn.execute(insert(Image), rows)
+            props = [p for i, r in enumerate(rows) for p in relations(n + k * writable + i, r)[0]]
+            await conn.execute(insert(ImageProperty), props)
     async with db.engine.connect() as conn:  # what autovacuum / the server's ANALYZE do
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.exec_driver_sql("ANALYZE")

@@ -38,6 +38,9 @@ class SessionConn:
         row: Row | None = (await self._run(sql, params)).fetchone()
         return row
 
+    async def fetch_bounded(self, sql: str, params: Sequence[Any], steps: int) -> list[Row] | None:
+        return await self.fetch(sql, params)
+
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchrow(sql, params)
         return None if row is None else row[0]

@@ -49,6 +49,11 @@ class Conn(Protocol):
         """The first row, or ``None``."""
         ...
 
+    async def fetch_bounded(self, sql: str, params: Sequence[Any], steps: int) -> list[Row] | None:
+        """All rows, or ``None`` when the query needs more than about ``steps`` units of
+        work (SQLite's virtual-machine steps); other databases run it to the end."""
+        ...
+
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first column of the first row, or ``None``."""
         ...
@@ -65,6 +70,7 @@ class Conn(Protocol):
 # ---------------------------------------------------------------------------- values
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+PROGRESS_EVERY = 1000  # SQLite virtual-machine steps between progress-handler calls
 
 
 def _adapt_datetime(value: datetime) -> str:
@@ -119,6 +125,25 @@ class SqliteConn:
             self._seen(sql)
         row: Row | None = self.raw.execute(sql, params).fetchone()
         return row
+
+    async def fetch_bounded(self, sql: str, params: Sequence[Any], steps: int) -> list[Row] | None:
+        if self._observers:
+            self._seen(sql)
+        budget = [steps // PROGRESS_EVERY]
+
+        def spend() -> int:
+            budget[0] -= 1
+            return 1 if budget[0] < 0 else 0  # non-zero interrupts the statement
+
+        self.raw.set_progress_handler(spend, PROGRESS_EVERY)
+        try:
+            return self.raw.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if str(exc) != "interrupted":
+                raise
+            return None
+        finally:
+            self.raw.set_progress_handler(None, 0)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchrow(sql, params)
@@ -191,6 +216,9 @@ class PgConn:
         if self._observers:
             self._seen(sql)
         return await self.raw.fetchval(dollar(sql), *params)
+
+    async def fetch_bounded(self, sql: str, params: Sequence[Any], steps: int) -> list[Row] | None:
+        return await self.fetch(sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         if self._observers:

@@ -17,7 +17,15 @@ from typing import Any
 import orjson
 
 from glimpse.core.sql import Conn, Row, as_time
-from glimpse.models.query import PropertyFilter, TagFilter, property_match
+from glimpse.models.query import (
+    ListQuery,
+    PropertyFilter,
+    SortKey,
+    TagFilter,
+    order_by,
+    page_sql,
+    property_match,
+)
 from glimpse.models.scope import Frag
 
 
@@ -162,39 +170,46 @@ async def fetch_with_relations(
 
 
 async def fetch_page(
-    conn: Conn, page: Frag, order: str, project: str | None, *, relations: bool
-) -> list[Row]:
+    conn: Conn,
+    page: Frag,
+    order: str,
+    project: str | None,
+    *,
+    relations: bool,
+    steps: int | None = None,
+) -> list[Row] | None:
     """The rows of a page query (``glimpse.models.query.page_sql`` over
-    :data:`SELECT_COLUMNS`), with relations when asked, in the page's ``order``.
+    :data:`SELECT_COLUMNS`), with relations when asked, in the page's ``order``; ``None`` when
+    ``steps`` is given and the query needs more work than that (see ``Conn.fetch_bounded``).
 
     The relations are sub-selects of an outer query over the page, so they run for the
     page's rows only, after its LIMIT; the outer ORDER BY keeps the page's order (26 rows).
     """
-    if not relations:
-        return await conn.fetch(page[0], page[1])
-    sql = (
-        f"SELECT images.*, {relation_columns(conn.dialect)} FROM ({page[0]}) AS images "
-        f"ORDER BY {order}"
-    )
-    return await conn.fetch(sql, (project, *page[1]))
+    sql, params = page
+    if relations:
+        sql = (
+            f"SELECT images.*, {relation_columns(conn.dialect)} FROM ({sql}) AS images "
+            f"ORDER BY {order}"
+        )
+        params = (project, *params)
+    if steps is not None:
+        return await conn.fetch_bounded(sql, params, steps)
+    return await conn.fetch(sql, params)
 
 
-# How many matching rows make a tag or property value "common" (see selective_filters).
+# How many matching rows make a tag or property value "common" (see page_rows).
 SELECTIVE_BELOW = 1000
+# How much work (SQLite virtual-machine steps; ~7,000 per millisecond here) a walk of the
+# sort index may take before the page is read the other way. A page of a common value takes
+# a few thousand.
+WALK_STEPS = 20_000
 
 
-async def selective_filters(conn: Conn, filters: Sequence[Any]) -> frozenset[int]:
-    """Indices of the tag and property-equality filters that few rows match (SQLite only).
-
-    SQLite's statistics hold one average per index prefix, so it cannot tell a property value
-    every fifth image has from one a single image has; and the best plan differs: walk the
-    sort index for the first, start from the few matching rows for the second. A bounded
-    count of the index entries (at most :data:`SELECTIVE_BELOW`, a fraction of a
-    millisecond) tells them apart. PostgreSQL keeps per-value statistics and needs no help.
-    """
-    if conn.dialect != "sqlite":
-        return frozenset()
-    found = set()
+async def _drivable(conn: Conn, filters: Sequence[Any]) -> tuple[set[int], set[int]]:
+    """Indices of the tag and property filters whose value few rows have, and of those
+    whose value many rows have (a bounded count of index entries each)."""
+    rare: set[int] = set()
+    common: set[int] = set()
     for i, f in enumerate(filters):
         if isinstance(f, PropertyFilter) and f.op in ("eq", "in"):
             cond, params = property_match(f)
@@ -204,9 +219,47 @@ async def selective_filters(conn: Conn, filters: Sequence[Any]) -> frozenset[int
         else:
             continue
         count = await conn.fetchval(f"SELECT count(*) FROM ({sub})", (*params, SELECTIVE_BELOW))
-        if int(count) < SELECTIVE_BELOW:
-            found.add(i)
-    return frozenset(found)
+        (rare if int(count) < SELECTIVE_BELOW else common).add(i)
+    return rare, common
+
+
+async def page_rows(
+    conn: Conn,
+    query: ListQuery,
+    keys: Sequence[SortKey],
+    scope: Frag,
+    project: str | None,
+    *,
+    relations: bool,
+) -> tuple[list[Row], frozenset[int]]:
+    """The rows of one page, and the filters written in their index-driving form (for a
+    count of the same query).
+
+    PostgreSQL plans with per-value statistics. SQLite keeps one average per index prefix,
+    so it cannot tell a property value every fifth image has from one a single image has,
+    and the best plan differs: walk the sort index for the first, start from the few
+    matching rows for the second. A bounded count of index entries tells them apart; and
+    because a common value can still be absent from the part of the catalog a walk reads
+    first, a walk that takes more than :data:`WALK_STEPS` is stopped and the page read from
+    the matching rows instead. Either way a page costs milliseconds, never a full scan.
+    """
+    order = order_by(keys, query.reverse)
+    drive: frozenset[int] = frozenset()
+    if conn.dialect == "sqlite":
+        rare, common = await _drivable(conn, query.filters)
+        drive = frozenset(rare)
+        if common:
+            page = page_sql(SELECT_COLUMNS, scope, query, keys, drive)
+            rows = await fetch_page(
+                conn, page, order, project, relations=relations, steps=WALK_STEPS
+            )
+            if rows is not None:
+                return rows, drive
+            drive = drive | common  # too few matches early in the walk: start from them
+    page = page_sql(SELECT_COLUMNS, scope, query, keys, drive)
+    rows = await fetch_page(conn, page, order, project, relations=relations)
+    assert rows is not None
+    return rows, drive
 
 
 # ---------------------------------------------------------------------------- writes

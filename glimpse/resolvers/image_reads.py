@@ -217,15 +217,14 @@ async def list_images(
     limit = max(0, min(query.limit, deps.settings.page_max))
     query = replace(query, limit=limit)
     keys = q.effective_sort(query.sort)
-    order = q.order_by(keys, query.reverse)
     async with deps.db.reader(snapshot=query.with_total) as conn:
         dialect = conn.dialect
         scope = list_scope(
             ctx.principal, query.visibility, query.member_status, sqlite=dialect == "sqlite"
         )
-        drive = await sql.selective_filters(conn, query.filters)
-        page = q.page_sql(sql.SELECT_COLUMNS, scope, query, keys, drive)
-        rows = await sql.fetch_page(conn, page, order, ctx.project_id, relations=with_details)
+        rows, drive = await sql.page_rows(
+            conn, query, keys, scope, ctx.project_id, relations=with_details
+        )
         total = None
         if query.with_total:
             count = q.count_sql(scope, query, drive)

@@ -271,3 +271,60 @@ async def test_sqlite_default_listing_walks_the_created_index(sqlite_url: str) -
     await db.dispose()
     assert "ix_images_created_id" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+async def test_sqlite_walk_that_finds_too_little_starts_from_the_matches(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common property value absent from the newest images: walking the sort index would
+    read all of them before the first match, so the walk is stopped after a budget and the
+    page read from the matching rows; the page is the same either way."""
+    from sqlalchemy import insert
+
+    from glimpse.core.context import Principal
+    from glimpse.core.db import Database
+    from glimpse.models.scope import list_scope
+    from glimpse.models.tables import ImageProperty
+
+    db = Database(sqlite_url)
+    monkeypatch.setattr(image_sql, "SELECTIVE_BELOW", 50)  # 60 matches: "common"
+    rows = [
+        {
+            "id": f"00000000-0000-4000-8000-{n:012d}",
+            "name": f"i{n}",
+            "status": "active",
+            "visibility": "public",
+            "protected": False,
+            "os_hidden": False,
+            "owner": "P2",
+            "min_disk": 0,
+            "min_ram": 0,
+            "created_at": T0 + timedelta(seconds=n),
+            "updated_at": T0,
+            "deleted": False,
+        }
+        for n in range(3000)
+    ]
+    props = [{"image_id": r["id"], "name": "os_distro", "value": "rare"} for r in rows[:60]]
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(Image), rows)
+        await conn.execute(insert(ImageProperty), props)
+    p = Principal("u", "P1", frozenset({"member", "reader"}))
+    query = q.ListQuery(filters=(q.PropertyFilter("os_distro", "eq", "rare"),), limit=25)
+    keys = q.effective_sort(())
+    pages = []
+    for steps in (10**9, 2_000):  # enough to walk everything; too little
+        monkeypatch.setattr(image_sql, "WALK_STEPS", steps)
+        statements: list[str] = []
+        db.observers.append(statements.append)
+        async with db.reader() as conn:
+            found, _ = await image_sql.page_rows(
+                conn, query, keys, list_scope(p, None, sqlite=True), "P1", relations=False
+            )
+        db.observers.remove(statements.append)
+        pages.append(([r[0] for r in found], len(statements)))
+    await db.dispose()
+    (walked, walk_statements), (fallback, fallback_statements) = pages
+    assert walked == fallback == [r["id"] for r in reversed(rows[35:60])] + [rows[34]["id"]]
+    assert walk_statements == 2  # the count, the walk
+    assert fallback_statements == 3  # the count, the stopped walk, the page from the matches
