@@ -9,6 +9,8 @@ and members across twenty projects), is driven with ``wrk -t2 -c32`` for each pr
   rest_list    GET /v2/images?limit=25&os_distro=ubuntu (a property filter)
   rest_create  POST /v2/images
   rest_patch   PATCH /v2/images/{id} (a property of the caller's images)
+  rest_upload  PUT /v2/images/{id}/file, 64 KiB (each queued image once)
+  rest_delete  DELETE /v2/images/{id} (each image once)
   gql_image    GraphQL image(id) with the detail fields of the console (over GET)
   gql_images   GraphQL images(first: 25) with the list fields of the console (over GET)
   mixed        55% get, 15% list, 10% create, 10% patch, 5% upload of 64 KiB, 5% delete
@@ -238,6 +240,8 @@ def profiles(token: str) -> dict[str, list[tuple[int, str, str, dict[str, str], 
         "rest_list": [lst],
         "rest_create": [create],
         "rest_patch": [patch],
+        "rest_upload": [upload],
+        "rest_delete": [delete],
         "gql_image": [(1, "GET", gql_image, auth, None)],
         "gql_images": [(1, "GET", gql_images, auth, None)],
         "mixed": [

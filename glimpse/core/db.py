@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from glimpse.core import sqlite_inline  # noqa: F401 - registers the sqlite+glimpse dialect
 from glimpse.core.sql import Conn, Observer, PgConn, SqliteConn, asyncpg_dsn, open_sqlite
 from glimpse.core.write_gate import WriteGate
 
@@ -50,7 +51,9 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs.update(pool_size=5, max_overflow=15, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # SQLite runs inline under the ORM too (glimpse/core/sqlite_inline.py).
+        engine_url = make_url(url).set(drivername="sqlite+glimpse") if self.is_sqlite else url
+        self.engine: AsyncEngine = create_async_engine(engine_url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)

@@ -42,10 +42,18 @@ class ThreadSink:
         self._waiter: asyncio.Future[None] | None = None
         self._low_water = self._queue.maxsize // 2
         self.error: BaseException | None = None
+        self._finished: asyncio.Future[None] = self._loop.create_future()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._drain()
+        finally:
+            with suppress(RuntimeError):  # loop already closed: nobody waits any more
+                self._loop.call_soon_threadsafe(_resolve, self._finished)
+
+    def _drain(self) -> None:
         while True:
             item = self._queue.get()
             self._wake_sender()
@@ -94,9 +102,13 @@ class ThreadSink:
                 self._loop.call_soon_threadsafe(_resolve, waiter)
 
     async def close(self) -> None:
-        """Flush: wait until every queued chunk is consumed, then re-raise any error."""
+        """Flush: wait until every queued chunk is consumed, then re-raise any error.
+
+        The thread tells the loop it has finished; waiting for it with ``to_thread(join)``
+        tied up one of the loop's few executor threads per upload, and thirty concurrent
+        uploads then queued behind each other's joins for seconds."""
         await self._put(_STOP)
-        await asyncio.to_thread(self._thread.join)
+        await self._finished
         self._raise_if_failed()
 
     def abort(self) -> None:
