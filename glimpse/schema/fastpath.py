@@ -50,6 +50,7 @@ class Entry:
     basic: bool
     items_nullable: bool | None  # None: not a list
     plain_str: bool = False  # GraphQL String or ID: a str value is its own serialisation
+    names: dict[Any, str] | None = None  # an enum's value -> name (what serialize returns)
 
 
 Plan = dict[tuple[str, str], Entry]
@@ -68,7 +69,13 @@ def _entry(f: Any, sf: Any) -> Entry | None:
     if not isinstance(outer, GraphQLScalarType | GraphQLEnumType):
         return None
     plain = outer in (GraphQLString, GraphQLID)
-    return Entry(sf.python_name, outer, nullable, bool(sf.is_basic_field), items, plain)
+    names = None
+    if isinstance(outer, GraphQLEnumType):
+        try:
+            names = {v.value: name for name, v in outer.values.items()}
+        except TypeError:  # unhashable enum values: serialise the normal way
+            names = None
+    return Entry(sf.python_name, outer, nullable, bool(sf.is_basic_field), items, plain, names)
 
 
 def _plan(schema: GraphQLSchema) -> Plan:
@@ -100,8 +107,14 @@ def _fast_value(entry: Entry, source: Any) -> Any:
         return None if entry.nullable else FALLBACK  # graphql-core reports the null
     try:
         if entry.items_nullable is None:
-            # Strings need no serialising (graphql-core's String would return them as is).
-            return value if entry.plain_str and type(value) is str else entry.leaf.serialize(value)
+            # Strings need no serialising (graphql-core's String would return them as is),
+            # enum values are a dict lookup (what the enum's serialize does, less its checks).
+            if entry.plain_str and type(value) is str:
+                return value
+            if entry.names is not None and type(value) is str:
+                name = entry.names.get(value)
+                return FALLBACK if name is None else name
+            return entry.leaf.serialize(value)
         if not entry.items_nullable and any(v is None for v in value):
             return FALLBACK
         if entry.plain_str and all(type(v) is str for v in value):
@@ -138,6 +151,57 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         found = [(r, plan.get((name, d[0].node.name.value))) for r, d in grouped.items()]
         cache[key] = (grouped, found)
         return found
+
+    def complete_iterable_value(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of objects whose selected fields are all plain leaves (a page's ``nodes``)
+        is produced here in one loop; anything else, or any doubt, goes the normal way."""
+        done = self._leaf_objects(item_type, field_details_list, path, items)
+        if done is not None:
+            return done
+        return super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )
+
+    def _leaf_objects(
+        self, item_type: Any, field_details_list: Any, path: Any, items: Any
+    ) -> list[Any] | None:
+        inner, _ = _unwrap(item_type)
+        if (
+            not isinstance(inner, GraphQLObjectType)
+            or inner.is_type_of is not None
+            or not isinstance(items, list)
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return None
+        mm = self.middleware_manager
+        if mm is not None and getattr(mm, "_middleware_resolvers", None):
+            return None
+        grouped, new_defer_usages, _ = self.collect_subfields(inner, field_details_list)
+        if new_defer_usages:
+            return None
+        plan = self._plan_for(inner, grouped)
+        if any(entry is None for _, entry in plan):
+            return None
+        out: list[Any] = []
+        for item in items:
+            if item is None:
+                return None  # graphql-core knows how to report a null item
+            row: dict[str, Any] = {}
+            for response_name, entry in plan:
+                value = _fast_value(entry, item)  # type: ignore[arg-type]
+                if value is FALLBACK:
+                    return None
+                row[response_name] = value
+            out.append(row)
+        return out
 
     def execute_fields(
         self,

@@ -90,12 +90,8 @@ class ImageConnection:
         return [e.node for e in self.edges]
 
 
-def _wants_total(info: Info) -> bool:
-    return any(
-        sel.name == "totalCount"
-        for f in info.selected_fields
-        for sel in getattr(f, "selections", [])
-    )
+def _wants_total(fields: Any) -> bool:
+    return any(sel.name == "totalCount" for f in fields for sel in getattr(f, "selections", []))
 
 
 DETAIL_FIELDS = frozenset({"tags", "properties", "propertiesJson", "property", "stores"})
@@ -111,10 +107,10 @@ def _selected_names(selections: Any) -> Iterator[tuple[str, Any]]:
             yield name, sel
 
 
-def _wants_details(info: Info) -> bool:
+def _wants_details(fields: Any) -> bool:
     """Whether the page's nodes ask for tags, properties or stores: then the list query
-    fetches them for the whole page in the same session (three queries, no DataLoader)."""
-    for field in info.selected_fields:
+    fetches them with the page (same statement, no DataLoader)."""
+    for field in fields:
         for name, sel in _selected_names(field.selections):
             nodes = sel.selections if name == "nodes" else []
             if name == "edges":
@@ -170,6 +166,7 @@ class ImageQuery:
         ctx = info.context.caller()
         deps = info.context.deps
         limit, keyset, reverse = _page_args(first, after, last, before, deps.settings.page_default)
+        selected = info.selected_fields  # built from the AST on each access: once
         if limit < 0 or limit > deps.settings.page_max:
             raise InvalidInput(f"Page size must be between 0 and {deps.settings.page_max}")
         f = filter or ImageFilter()
@@ -183,9 +180,9 @@ class ImageQuery:
             member_status=f.member_status.value
             if _set(f.member_status) and f.member_status
             else "accepted",
-            with_total=_wants_total(info),
+            with_total=_wants_total(selected),
         )
-        details = _wants_details(info)
+        details = _wants_details(selected)
         page = await images.list_images(deps, ctx, query, with_details=details)
         edges = [
             ImageEdge(node=Image(r.image, r if details else None), page=page, record=r)
