@@ -151,9 +151,7 @@ async def run_copy(deps: Deps, task: Task, progress: Progress) -> dict[str, Any]
     chunks = transfer.paced(
         deps, transfer.read(deps, loc.url), progress, src.size, "copying", (0, 95)
     )
-    done = await transfer.write(
-        deps, new, store, key, chunks, inspect=False, expect=src, ctx=lk.task_ctx(task)
-    )
+    done = await transfer.write(deps, new, store, key, chunks, expect=src, ctx=lk.task_ctx(task))
     await _activate_copy(deps, task, done, src)
     return {
         "image_id": new.id,

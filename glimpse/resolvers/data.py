@@ -43,7 +43,6 @@ from glimpse.stores.inspect import FormatInspection
 from glimpse.stores.streaming import HashingStream
 
 log = logging.getLogger(__name__)
-INSPECTED_CONTAINERS = frozenset({"bare"})
 
 
 async def upload(
@@ -67,7 +66,7 @@ async def upload(
         stream, inspection = instrument(deps, image, chunks, expected_size, cap=cap)
         async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
-        virtual_size = verdict(image, inspection, stream.size)
+        virtual_size = verdict(image, inspection)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
         blob = None
         return record
@@ -94,9 +93,10 @@ async def stage(
     image, cap = await _begin_upload(deps, ctx, image_id, lock, expected_size, staging=True)
     blob: StoredBlob | None = None
     try:
-        stream = HashingStream(chunks, max_size=_capped(deps, cap), expected_size=expected_size)
+        stream, inspection = instrument(deps, image, chunks, expected_size, cap=cap)
         async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"staging/{image.id}-{lock[:8]}", stream)
+        verdict(image, inspection)  # refuse unsafe data now, not only at import
         await _finish_stage(deps, ctx, image.id, lock, store, blob, stream.size)
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
@@ -196,24 +196,20 @@ def instrument(
     expected: int | None,
     *,
     cap: int | None = None,
-) -> tuple[HashingStream, FormatInspection | None]:
-    """The hashing, counting, capped stream over ``chunks`` plus the format inspection
-    Glance applies to ``bare`` containers (shared by uploads, imports and copies)."""
-    inspection = FormatInspection() if image.container_format in INSPECTED_CONTAINERS else None
+) -> tuple[HashingStream, FormatInspection]:
+    """The hashing, counting, capped stream over ``chunks`` plus the format inspection of
+    every write, whatever container and disk format were declared (shared by uploads,
+    stages, imports, copies and resizes; rules in glimpse.stores.inspect)."""
+    inspection = FormatInspection()
     stream = HashingStream(
-        chunks,
-        max_size=_capped(deps, cap),
-        expected_size=expected,
-        observers=[inspection] if inspection else [],
+        chunks, max_size=_capped(deps, cap), expected_size=expected, observers=[inspection]
     )
     return stream, inspection
 
 
-def verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
+def verdict(image: Image, inspection: FormatInspection) -> int | None:
     """The virtual size to record, or :class:`UnsupportedMediaType` for refused data."""
-    if inspection is None:
-        return None
-    return inspection.verdict(image.disk_format or "raw")
+    return inspection.verdict(image.disk_format, image.container_format)
 
 
 @contextlib.asynccontextmanager

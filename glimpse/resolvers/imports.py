@@ -172,8 +172,9 @@ async def _import_to(
     progress: Progress,
     span: tuple[int, int],
 ) -> transfer.Transferred:
-    """One store: stream from the source, inspect (not for copy-image: the data is already
-    active) and verify against the checksum the first store recorded."""
+    """One store: stream from the source, inspect (copy-image too: data that became active
+    before an inspection rule existed is checked again) and verify against the checksum
+    the first store recorded."""
     lengths: list[int] = [total] if total else []
     source = await _source(deps, task, image, staged, lengths)
 
@@ -187,7 +188,6 @@ async def _import_to(
         deps.stores.get(store),
         f"{image.id}-{task.id[:8]}",
         chunks,
-        inspect=task.input.get("method") != "copy-image",
         expect=image,
         ctx=lk.task_ctx(task),
     )

@@ -1,8 +1,8 @@
 """The data steps of a resize: a verified local scratch copy, and storing the result.
 
-qemu-img only ever sees data that passed format inspection here (the detected format
-must be the image's ``disk_format`` and its safety checks must pass: no backing or data
-files), and whose md5 matches the image's checksum.
+qemu-img only ever sees data that passed format inspection here (the rules of every write,
+glimpse.stores.inspect: the detected format must be what the image declares and its safety
+checks must pass, so no backing or data files), and whose md5 matches the image's checksum.
 """
 
 from __future__ import annotations
@@ -44,12 +44,10 @@ async def fetch_scratch(
             await fh.write(chunk)
     if stream.md5 != image.checksum:
         raise Conflict(f"Stored data of image {image.id} does not match its checksum")
-    fmt = image.disk_format or "raw"
-    if inspection.detected_format != fmt:
-        raise UnsupportedMediaType(
-            f"image data is {inspection.detected_format}, not {fmt}: refusing to resize"
-        )
-    inspection.verdict(fmt)
+    try:
+        inspection.verdict(image.disk_format or "raw", "bare")
+    except UnsupportedMediaType as exc:
+        raise UnsupportedMediaType(f"{exc.message}: refusing to resize", **exc.details) from None
     return loc, path
 
 

@@ -73,23 +73,21 @@ async def write(
     key: str,
     chunks: AsyncIterable[bytes],
     *,
-    inspect: bool = True,
     expect: Image | None = None,
     ctx: RequestContext | None = None,
 ) -> Transferred:
-    """Write ``chunks`` to ``store`` at ``key``, hashing and (for bare containers)
-    inspecting. With ``expect``, the data must match that image's recorded size, md5 and
+    """Write ``chunks`` to ``store`` at ``key``, hashing and inspecting them (whatever the
+    declared formats: data that became active before a rule existed is checked again on
+    every copy). With ``expect``, the data must match that image's recorded size, md5 and
     sha512; a mismatch removes the blob, is recorded as an ``integrity_error`` event and
     raises :class:`IntegrityError`. Refused data is removed too."""
     if store.read_only:
         raise Conflict(f"Store {store.name} is read-only")
     stream, inspection = instrument(deps, image, chunks, None)
-    if not inspect:
-        inspection = None
     async with stream:
         blob: StoredBlob = await store.put(key, stream)
     try:
-        virtual_size = verdict(image, inspection, stream.size)
+        virtual_size = verdict(image, inspection)
         if expect is not None:
             storage.verify_against(expect, stream.size, stream.md5, stream.sha512)
     except BaseException as exc:
