@@ -92,6 +92,9 @@ class TaskSettings:
     qemu_img: str = "qemu-img"
     qemu_cpu_seconds: int = 120
     qemu_memory_bytes: int = GiB
+    # Largest size a resize may ask for (bytes): a raw image is rewritten at its full size,
+    # so without a ceiling one request could make a worker write a TiB.
+    max_resize_size: int = 64 * GiB
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ async def upload(
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
             await _abort_upload(deps, ctx, image.id, lock, blob, exc)
-        _raise_quota_if_capped(deps, exc, cap, "storage")
+        raise_quota_if_capped(deps, exc, cap, "storage")
         raise
 
 
@@ -101,7 +101,7 @@ async def stage(
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
             await _abort_upload(deps, ctx, image.id, lock, blob, exc, status="uploading")
-        _raise_quota_if_capped(deps, exc, cap, "staging")
+        raise_quota_if_capped(deps, exc, cap, "staging")
         raise
 
 
@@ -111,7 +111,7 @@ def _capped(deps: Deps, cap: int | None) -> int:
     return limit if cap is None else min(limit, cap)
 
 
-def _raise_quota_if_capped(deps: Deps, exc: BaseException, cap: int | None, what: str) -> None:
+def raise_quota_if_capped(deps: Deps, exc: BaseException, cap: int | None, what: str) -> None:
     """A stream stopped by the quota (not by the configured size cap) is QuotaExceeded."""
     if isinstance(exc, PayloadTooLarge) and cap is not None and cap < deps.settings.max_image_size:
         raise QuotaExceeded(f"Image {what} quota exceeded ({cap} bytes left)") from exc
@@ -252,8 +252,8 @@ async def _finish_upload(
         current = (await s.exec(select(Image).where(Image.id == image.id).with_for_update())).one()
         if current.deleted or current.lock_owner != lock or current.status != "saving":
             raise Gone(f"Image {image.id} was deleted or taken over during the upload")
-        # Other uploads of the project may have finished while this one streamed.
-        quotas.check_size(await quotas.size_cap(deps, s, current.owner, current.id), stream.size)
+        # Other writes of the project may have finished while this one streamed.
+        await quotas.admit(deps, s, current.owner, stream.size, replacing=current.id)
         current.size, current.virtual_size = stream.size, virtual_size
         current.checksum, current.os_hash_algo, current.os_hash_value = (
             stream.md5,
@@ -299,6 +299,7 @@ async def _finish_stage(
         current = (await s.exec(select(Image).where(Image.id == image_id).with_for_update())).one()
         if current.deleted or current.lock_owner != lock or current.status != "uploading":
             raise Gone(f"Image {image_id} was deleted or taken over during staging")
+        await quotas.lock(deps, s, current.owner)
         cap = await quotas.stage_cap(deps, s, current.owner, current.id)
         quotas.check_size(cap, size, "staging")
         current.lock_owner, current.lock_expires_at, current.updated_at = None, None, utcnow()

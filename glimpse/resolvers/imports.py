@@ -19,11 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from glimpse.core.clock import utcnow
 from glimpse.core.context import RequestContext
-from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound
+from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound, QuotaExceeded
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, transfer, web_download
+from glimpse.resolvers import events, quotas, transfer, web_download
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -64,8 +64,10 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         _check_state(image, req.method)
         held = await _held_stores(s, image.id)
         stores = _targets(deps, req, held)
-        if req.method == "glance-direct" and not await _staged(s, image.id):
+        staged = await _staged(s, image.id)
+        if req.method == "glance-direct" and staged is None:
             raise Conflict(f"Image {image.id} has no staged data")
+        await _check_quota(deps, s, image, req.method, staged, len(held), len(stores))
         task_input: dict[str, Any] = {
             "method": req.method,
             "stores": stores,
@@ -85,6 +87,28 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         events.record(s, ctx, image.id, "import_started", {**task_input, "status": image.status})
     wake(deps)
     return task.id
+
+
+async def _check_quota(
+    deps: Deps,
+    s: AsyncSession,
+    image: Image,
+    method: str,
+    staged: ImageLocation | None,
+    held: int,
+    adding: int,
+) -> None:
+    """Before the work: every target store will hold one more copy. The size is known for
+    glance-direct (staged) and copy-image (active); a web-download needs at least some room.
+    Each copy is checked again when it lands (:func:`_record_store`)."""
+    cap = await quotas.size_cap(deps, s, image.owner, image.id)
+    if method == "web-download":
+        if cap is not None and cap <= 0:
+            raise QuotaExceeded("Image storage quota exceeded: nothing left to import into")
+        return
+    each = image.size if method == "copy-image" else (staged.meta.get("size") if staged else None)
+    if isinstance(each, int):
+        quotas.check_size(cap, each * (held + adding))
 
 
 def _check_state(image: Image, method: str) -> None:
@@ -190,6 +214,7 @@ async def _import_to(
         chunks,
         expect=image,
         ctx=lk.task_ctx(task),
+        cap=await quotas.cap_now(deps, image.owner),
     )
 
 
@@ -215,6 +240,7 @@ async def _record_store(deps: Deps, task: Task, done: transfer.Transferred) -> N
     try:
         async with deps.db.begin() as s:
             image = await lk.locked_image(s, task.image_id, task.id)
+            await quotas.admit(deps, s, image.owner, done.size)
             s.add(
                 ImageLocation(
                     image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}

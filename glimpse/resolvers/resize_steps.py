@@ -15,7 +15,7 @@ import anyio
 
 from glimpse.core.errors import Conflict, UnsupportedMediaType
 from glimpse.models.tables import Image, ImageLocation, Task
-from glimpse.resolvers import transfer
+from glimpse.resolvers import quotas, transfer
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.task_queue import Progress
 from glimpse.stores.inspect import FormatInspection
@@ -64,4 +64,6 @@ async def upload_resized(
     store = deps.stores.for_uri(loc.url) or deps.stores.default
     size = (await anyio.Path(path).stat()).st_size
     chunks = transfer.paced(deps, _file_chunks(path), progress, size, "storing", (50, 95))
-    return await transfer.write(deps, image, store, f"{image.id}-r{task.id[:8]}", chunks)
+    cap = await quotas.cap_now(deps, image.owner, replacing=image.id)
+    key = f"{image.id}-r{task.id[:8]}"
+    return await transfer.write(deps, image, store, key, chunks, cap=cap)
