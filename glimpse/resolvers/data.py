@@ -32,7 +32,7 @@ from glimpse.core.errors import (
     StoreUnavailable,
 )
 from glimpse.models.tables import Image, ImageLocation
-from glimpse.resolvers import events, quotas
+from glimpse.resolvers import events, quotas, redact
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.downloads import ByteRange as ByteRange  # re-exported
 from glimpse.resolvers.downloads import Download as Download  # re-exported
@@ -348,14 +348,10 @@ async def _abort_upload(
                 )
             )
             if result.rowcount:
+                reason = redact.reason(exc, ctx.request_id)
                 events.record(
-                    s, ctx, image_id, "upload_failed", {"status": "queued", "reason": _reason(exc)}
+                    s, ctx, image_id, "upload_failed", {"status": "queued", "reason": reason}
                 )
+        redact.log_failure(f"upload of image {image_id}", exc, ctx.request_id)
     except Exception:
         log.exception("could not restore image %s to queued", image_id)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.CancelledError):
-        return "upload cancelled (client disconnected)"
-    return f"{type(exc).__name__}: {exc}"[:500]
