@@ -89,6 +89,8 @@ class TaskSettings:
     io_rate_limit: int = 0
     # An import lock (os_glance_import_task) without progress for this long may be taken over.
     lock_stale_seconds: int = 3600
+    # Longest a task may run (seconds, 0 = no limit); then it fails and is cleaned up.
+    time_limit_seconds: int = 6 * 3600
     qemu_img: str = "qemu-img"
     qemu_cpu_seconds: int = 120
     qemu_memory_bytes: int = GiB
@@ -101,10 +103,11 @@ class TaskSettings:
 class ImportSettings:
     """Interoperable import: enabled methods and the web-download URL filter.
 
-    Empty allow lists allow everything not denied. Private, loopback and link-local
-    addresses are refused unless ``allow_private_addresses`` is set (tests serve files on
-    127.0.0.1); the check applies to every address the host name resolves to and to every
-    redirect hop.
+    Empty allow lists allow everything not denied; host names are compared normalised
+    (case, trailing dot, IDNA). Addresses that are not globally routable are refused unless
+    ``allow_private_addresses`` is set (tests serve files on 127.0.0.1); the check applies
+    to every address the host name resolves to and to every redirect hop, and the
+    connection goes to the address that was checked (see glimpse.resolvers.web_download).
     """
 
     methods: tuple[str, ...] = ("glance-direct", "web-download", "copy-image")
@@ -116,7 +119,9 @@ class ImportSettings:
     disallowed_ports: tuple[str, ...] = ()
     allow_private_addresses: bool = False
     max_redirects: int = 5
+    # Per connect/read; a download as a whole ends after download_deadline_seconds.
     timeout_seconds: float = 60.0
+    download_deadline_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)

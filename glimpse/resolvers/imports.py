@@ -23,7 +23,7 @@ from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound, 
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, quotas, transfer, web_download
+from glimpse.resolvers import events, quotas, redact, transfer, web_download
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -56,7 +56,9 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
     if not req.all_stores_must_succeed and not deps.settings.multi_store:
         raise InvalidInput("all_stores_must_succeed=false needs several stores")
     if req.method == "web-download":
-        await web_download.check(deps.settings.imports, req.uri or "")
+        await web_download.check(
+            deps.settings.imports, req.uri or "", web_download.resolver_of(deps)
+        )
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "modify_image")
         if req.method == "copy-image":
@@ -84,7 +86,10 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
             image.status = "importing"
         image.updated_at = utcnow()
         s.add(image)
-        events.record(s, ctx, image.id, "import_started", {**task_input, "status": image.status})
+        shown = {**task_input, "status": image.status}
+        if req.uri is not None:
+            shown["uri"] = redact.uri(req.uri)  # may carry credentials or a signed query
+        events.record(s, ctx, image.id, "import_started", shown)
     wake(deps)
     return task.id
 
@@ -224,7 +229,9 @@ async def _source(
     method = task.input.get("method", "web-download")
     if method == "web-download":
         uri = task.input.get("uri") or task.input.get("import_from") or ""
-        return web_download.fetch(deps.settings.imports, uri, lengths)
+        return web_download.fetch(
+            deps.settings.imports, uri, lengths, web_download.resolver_of(deps)
+        )
     if method == "glance-direct":
         if staged is None:
             raise Conflict(f"Image {image.id} has no staged data")

@@ -185,7 +185,9 @@ async def create_legacy_import(deps: Deps, ctx: RequestContext, body: Any) -> Ta
             raise InvalidInput(f"Input does not contain '{key}' field")
     if not isinstance(inp["image_properties"], dict):
         raise InvalidInput("image_properties must be an object")
-    await web_download.check(deps.settings.imports, inp["import_from"])
+    await web_download.check(
+        deps.settings.imports, inp["import_from"], web_download.resolver_of(deps)
+    )
     async with deps.db.begin() as s:
         task = enqueue(s, ctx, "import", dict(inp), image_id=str(uuid.uuid4()))
     wake(deps)
