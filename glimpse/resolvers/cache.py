@@ -262,8 +262,10 @@ async def reconcile(deps: Deps) -> int:
 
 
 async def hit(deps: Deps, image: Image) -> str | None:
-    """URI (in :func:`file_store`) of a complete copy of ``image``, counting the hit."""
-    if not enabled(deps) or files(deps).cached(image.id) is None:
+    """URI (in :func:`file_store`) of a complete copy of exactly this version of ``image``
+    (named by its checksums, see glimpse.stores.localcache), counting the hit."""
+    content = expected_of(image).key
+    if not enabled(deps) or files(deps).cached(image.id, content) is None:
         return None
     async with deps.db.begin() as s:
         result = await s.exec(
@@ -275,9 +277,9 @@ async def hit(deps: Deps, image: Image) -> str | None:
             )
             .values(hits=CachedImage.hits + 1, last_accessed=utcnow())
         )
-    if result.rowcount != 1:
+    if result.rowcount != 1 or content is None:
         return None  # a file the catalog does not know (yet): not trusted
-    return files(deps).path(image.id).as_uri()
+    return files(deps).path(image.id, content).as_uri()
 
 
 Filler = Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
@@ -287,6 +289,8 @@ def filler(deps: Deps, ctx: RequestContext | None, image: Image) -> Filler | Non
     """A wrapper that copies a full download into the cache, or ``None`` when this image
     should not be cached now (too big, or another download of this process fills it)."""
     if not enabled(deps) or image.size is None or image.size > deps.settings.cache.max_size:
+        return None
+    if expected_of(image).key is None:
         return None
     inflight: set[str] = deps.extras.setdefault("cache_inflight", set())
     if image.id in inflight:
