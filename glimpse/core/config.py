@@ -46,6 +46,10 @@ class AuthSettings:
     algorithms: tuple[str, ...] = ("HS256",)
     public_key_file: str = ""
     jwks_url: str = ""
+    # Keys from jwks_url are refreshed after this long (known keys stay in use meanwhile);
+    # a request waits at most jwks_max_wait_seconds for a fetch (unknown key id, cold start).
+    jwks_ttl_seconds: float = 600.0
+    jwks_max_wait_seconds: float = 2.0
     issuer: str = "glimpse"
     audience: str = "glimpse"
     leeway_seconds: int = 30
