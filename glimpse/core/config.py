@@ -56,10 +56,18 @@ class AuthSettings:
     default_ttl_seconds: int = 3600
     trusted_proxy: bool = False
     local_accounts: bool = True
-    # Failed-login throttling (in memory, per server process): failures allowed per window.
+    # Failed-login throttling, shared by all processes through the database (see
+    # glimpse.policy.throttle): failures allowed per window for one user name from one
+    # address, from one address, and for one name from anywhere (beyond which only
+    # addresses without failures may try).
     login_failures_per_user: int = 5
     login_failures_per_address: int = 20
+    login_failures_per_user_total: int = 100
     login_window_seconds: int = 300
+    # argon2 verifications (64 MiB each) at once per process; a login waits this long for
+    # a free slot, then gets 503.
+    login_max_concurrent: int = 4
+    login_wait_seconds: float = 2.0
     policy_profile: str = "glance"
     policy_overrides: Mapping[str, str] = field(default_factory=dict)
 
