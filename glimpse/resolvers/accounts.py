@@ -34,6 +34,7 @@ from glimpse.core.sql import as_time
 from glimpse.models.tables import User
 from glimpse.policy.tokens import external_issuer, mint_token
 from glimpse.resolvers import logins, text
+from glimpse.resolvers.conflicts import flush_or_conflict
 from glimpse.resolvers.deps import Deps
 
 MIN_PASSWORD = 8
@@ -111,6 +112,7 @@ async def add_user(
         if (await s.exec(select(User).where(User.name == name))).first() is not None:
             raise Conflict(f"User {name} already exists")
         s.add(user)
+        await flush_or_conflict(s, f"User {name} already exists")
     return _account(user)
 
 

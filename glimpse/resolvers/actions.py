@@ -23,7 +23,7 @@ from glimpse.core.context import RequestContext
 from glimpse.core.errors import Conflict, InvalidInput, PayloadTooLarge
 from glimpse.models.tables import Image, ImageLocation, ImageProperty, ImageTag, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, images, qemu, quotas, transfer
+from glimpse.resolvers import events, images, qemu, quotas, text, transfer
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -51,11 +51,13 @@ def parse_copy_target(deps: Deps, raw: Any) -> tuple[CopyTarget, str | None]:
         name = raw.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > 255):
             raise InvalidInput("Copy name must be a string of at most 255 characters")
+        text.check(name, "copy name")
         raw = raw.get("target")
     if raw is None:
         return CopyTarget(deps.stores.default_name), name
     if not isinstance(raw, str) or not raw:
         raise InvalidInput("Copy target must be null, a store id or a location URL in a store")
+    text.check(raw, "copy target")
     if raw in deps.stores:
         return CopyTarget(raw), name
     found = deps.stores.locate(raw) if "://" in raw else None

@@ -29,6 +29,7 @@ from glimpse.core.context import RequestContext
 from glimpse.core.errors import IntegrityError, InvalidInput, NotFound
 from glimpse.models.tables import CachedImage, Image
 from glimpse.resolvers import image_rules as rules
+from glimpse.resolvers.conflicts import inserted
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.storage import record_integrity_error
 from glimpse.stores.filesystem import FilesystemStore
@@ -127,8 +128,8 @@ async def queue(deps: Deps, ctx: RequestContext, image_id: str) -> None:
         raise InvalidInput("Only images with status active can be targeted for queueing")
     async with deps.db.begin() as s:
         row = await s.get(CachedImage, (node(deps), image.id))
-        if row is None:
-            s.add(CachedImage(node=node(deps), image_id=image.id, state="queued"))
+        if row is None:  # queued twice at once: both are fine
+            await inserted(s, CachedImage(node=node(deps), image_id=image.id, state="queued"))
     wake = deps.extras.get("cache_wakeup")
     if isinstance(wake, asyncio.Event):
         wake.set()

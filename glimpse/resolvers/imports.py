@@ -23,7 +23,7 @@ from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound, 
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, quotas, redact, transfer, web_download
+from glimpse.resolvers import events, quotas, redact, text, transfer, web_download
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -53,6 +53,8 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
     """Accept an import; returns the task id. Errors: 400 bad request, 409 wrong state."""
     if req.method not in methods(deps):
         raise InvalidInput(f"Import method {req.method!r} is not available")
+    text.check(req.uri, "import URI")
+    text.check_tree(req.stores, "store name")
     if not req.all_stores_must_succeed and not deps.settings.multi_store:
         raise InvalidInput("all_stores_must_succeed=false needs several stores")
     if req.method == "web-download":
