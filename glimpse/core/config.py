@@ -46,16 +46,28 @@ class AuthSettings:
     algorithms: tuple[str, ...] = ("HS256",)
     public_key_file: str = ""
     jwks_url: str = ""
+    # Keys from jwks_url are refreshed after this long (known keys stay in use meanwhile);
+    # a request waits at most jwks_max_wait_seconds for a fetch (unknown key id, cold start).
+    jwks_ttl_seconds: float = 600.0
+    jwks_max_wait_seconds: float = 2.0
     issuer: str = "glimpse"
     audience: str = "glimpse"
     leeway_seconds: int = 30
     default_ttl_seconds: int = 3600
     trusted_proxy: bool = False
     local_accounts: bool = True
-    # Failed-login throttling (in memory, per server process): failures allowed per window.
+    # Failed-login throttling, shared by all processes through the database (see
+    # glimpse.policy.throttle): failures allowed per window for one user name from one
+    # address, from one address, and for one name from anywhere (beyond which only
+    # addresses without failures may try).
     login_failures_per_user: int = 5
     login_failures_per_address: int = 20
+    login_failures_per_user_total: int = 100
     login_window_seconds: int = 300
+    # argon2 verifications (64 MiB each) at once per process; a login waits this long for
+    # a free slot, then gets 503.
+    login_max_concurrent: int = 4
+    login_wait_seconds: float = 2.0
     policy_profile: str = "glance"
     policy_overrides: Mapping[str, str] = field(default_factory=dict)
 
@@ -89,19 +101,25 @@ class TaskSettings:
     io_rate_limit: int = 0
     # An import lock (os_glance_import_task) without progress for this long may be taken over.
     lock_stale_seconds: int = 3600
+    # Longest a task may run (seconds, 0 = no limit); then it fails and is cleaned up.
+    time_limit_seconds: int = 6 * 3600
     qemu_img: str = "qemu-img"
     qemu_cpu_seconds: int = 120
     qemu_memory_bytes: int = GiB
+    # Largest size a resize may ask for (bytes): a raw image is rewritten at its full size,
+    # so without a ceiling one request could make a worker write a TiB.
+    max_resize_size: int = 64 * GiB
 
 
 @dataclass(frozen=True)
 class ImportSettings:
     """Interoperable import: enabled methods and the web-download URL filter.
 
-    Empty allow lists allow everything not denied. Private, loopback and link-local
-    addresses are refused unless ``allow_private_addresses`` is set (tests serve files on
-    127.0.0.1); the check applies to every address the host name resolves to and to every
-    redirect hop.
+    Empty allow lists allow everything not denied; host names are compared normalised
+    (case, trailing dot, IDNA). Addresses that are not globally routable are refused unless
+    ``allow_private_addresses`` is set (tests serve files on 127.0.0.1); the check applies
+    to every address the host name resolves to and to every redirect hop, and the
+    connection goes to the address that was checked (see glimpse.resolvers.web_download).
     """
 
     methods: tuple[str, ...] = ("glance-direct", "web-download", "copy-image")
@@ -113,7 +131,9 @@ class ImportSettings:
     disallowed_ports: tuple[str, ...] = ()
     allow_private_addresses: bool = False
     max_redirects: int = 5
+    # Per connect/read; a download as a whole ends after download_deadline_seconds.
     timeout_seconds: float = 60.0
+    download_deadline_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,13 @@ from typing import Any, ClassVar
 
 
 class GlimpseError(Exception):
-    """Base of every expected failure; ``code`` is stable and part of both APIs."""
+    """Base of every expected failure; ``code`` is stable and part of both APIs.
+
+    ``message`` is shown to the caller and may be stored where others read it (task
+    messages, image events), so it never carries server paths, internal endpoints or
+    credentials: those go into the ``internal`` detail, which is only logged (with the
+    request id), never rendered.
+    """
 
     code: ClassVar[str] = "INTERNAL"
 
@@ -38,6 +44,12 @@ class GlimpseError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def internal(self) -> str | None:
+        """Details for the server log only (stderr of a tool, a path, an endpoint)."""
+        value = self.details.get("internal")
+        return str(value) if value is not None else None
 
 
 class InvalidInput(GlimpseError):

@@ -207,6 +207,23 @@ class CachedImage(SQLModel, table=True):
     last_modified: datetime = Field(default_factory=utcnow, sa_type=DateTime())
 
 
+class LoginThrottle(SQLModel, table=True):
+    """Failed-login counters shared by every server process (glimpse.resolvers.logins).
+
+    ``key`` is a hash of what is counted (a client address, a user name, or the pair), so
+    attacker-chosen names are neither stored nor able to make keys long. A row counts the
+    failures of one window; rows whose window ended are deleted.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_expires", "expires_at"),)
+
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+    kind: str = Field(max_length=8)
+    failures: int = 0
+    expires_at: datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
 metadata = SQLModel.metadata
 
 

@@ -1,100 +1,114 @@
-"""Failed-login throttling: a sliding window of failures per user name and per client address.
+"""Failed-login throttling rules: what an attempt is counted against and when it must wait.
 
-Kept in memory, per server process, on purpose:
+Pure decisions; the counters live in the database (glimpse.resolvers.logins) so that every
+server process shares them. Three counters per attempt, each over a window of
+``login_window_seconds``:
 
-* the keys are chosen by the attacker (any name, any address); writing a row per failure
-  would let login spam grow a table and, on SQLite, queue behind image writes for the one
-  write lock;
-* the state is worth little after a restart: it only has to slow guessing down.
+* **source**: failures from one client address (an IPv6 address counts as its /64, the
+  block one host usually gets), any names: limits password spraying from one place;
+* **pair**: failures for one user name from one source: limits guessing one password from
+  one place;
+* **user**: failures for one user name from all sources: once it is over its (higher)
+  limit, the name may only be tried from sources that have no failure in their window.
 
-The cost is that with N server processes an attacker gets N times the budget; the limits are
-small enough (5 per name, 20 per address per 5 minutes by default) that this stays far from
-useful guessing rates against argon2 hashes. The number of tracked keys is bounded: the
-oldest are forgotten first.
-
-Unknown and existing user names are throttled alike, so the throttle itself does not reveal
-whether an account exists.
+None of them is a lock-out weapon: a source that has not been failing can always try the
+right password, however hard others are hammering the same name. Unknown and existing
+names are counted alike, so the throttle does not reveal whether an account exists.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import math
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from glimpse.core.config import AuthSettings
-from glimpse.core.errors import RateLimited
 
-MAX_KEYS = 10_000
-
-
-class _Window:
-    """Failure times per key within the last ``window`` seconds."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def _recent(self, key: str) -> deque[float]:
-        hits = self._hits.get(key)
-        if hits is None:
-            return deque()
-        cutoff = self.clock() - self.window
-        while hits and hits[0] <= cutoff:
-            hits.popleft()
-        if not hits:
-            del self._hits[key]
-        return hits
-
-    def retry_after(self, key: str) -> int | None:
-        """Seconds until ``key`` may try again, or ``None`` when it may try now."""
-        if self.limit < 0:
-            return None
-        hits = self._recent(key)
-        if len(hits) < self.limit:
-            return None
-        return max(1, math.ceil(hits[0] + self.window - self.clock()))
-
-    def add(self, key: str) -> None:
-        hits = self._hits.setdefault(key, deque())
-        self._hits.move_to_end(key)
-        hits.append(self.clock())
-        while len(self._hits) > MAX_KEYS:
-            self._hits.popitem(last=False)
-
-    def clear(self, key: str) -> None:
-        self._hits.pop(key, None)
+SOURCE, PAIR, USER = "source", "pair", "user"
 
 
-class LoginThrottle:
-    """Refuses login attempts for a name or an address that failed too often recently."""
+@dataclass(frozen=True)
+class Limits:
+    """Failures allowed per window (a negative limit never throttles)."""
 
-    def __init__(self, auth: AuthSettings, clock: Callable[[], float] = time.monotonic) -> None:
-        window = float(auth.login_window_seconds)
-        self._names = _Window(auth.login_failures_per_user, window, clock)
-        self._addresses = _Window(auth.login_failures_per_address, window, clock)
+    per_source: int
+    per_pair: int
+    per_user: int
+    window_seconds: int
 
-    def check(self, name: str, address: str | None) -> None:
-        """Raise :class:`RateLimited` (same message for every cause) when throttled."""
-        waits = [self._names.retry_after(_key(name))]
-        if address:
-            waits.append(self._addresses.retry_after(address))
-        wait = max((w for w in waits if w is not None), default=None)
-        if wait is not None:
-            raise RateLimited(
-                f"Too many failed login attempts; try again in {wait} seconds", retry_after=wait
-            )
-
-    def failed(self, name: str, address: str | None) -> None:
-        self._names.add(_key(name))
-        if address:
-            self._addresses.add(address)
-
-    def succeeded(self, name: str) -> None:
-        """A correct password clears the name's failures (not the address's)."""
-        self._names.clear(_key(name))
+    @classmethod
+    def of(cls, auth: AuthSettings) -> Limits:
+        return cls(
+            per_source=auth.login_failures_per_address,
+            per_pair=auth.login_failures_per_user,
+            per_user=auth.login_failures_per_user_total,
+            window_seconds=auth.login_window_seconds,
+        )
 
 
-def _key(name: str) -> str:
+@dataclass(frozen=True)
+class Counter:
+    """One counter as stored: failures in the window that ends at ``expires_at``."""
+
+    failures: int
+    expires_at: datetime
+
+
+def source_of(address: str | None) -> str:
+    """The unit a client address is counted in: the address, or its /64 for IPv6."""
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def name_of(name: str) -> str:
     return name.strip().casefold()
+
+
+def keys(name: str, address: str | None) -> dict[str, str]:
+    """The counters of an attempt by kind, as fixed-length hashes."""
+    source, user = source_of(address), name_of(name)
+    raw = {SOURCE: source, PAIR: f"{user}\x00{source}", USER: user}
+    return {kind: _digest(kind, value) for kind, value in raw.items()}
+
+
+def _digest(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def source_retry_after(limits: Limits, source: Counter, now: datetime) -> int | None:
+    """The source's own verdict, decided before any other counter is touched."""
+    return _wait([source] if _over(limits.per_source, source) else [], now)
+
+
+def retry_after(limits: Limits, counters: dict[str, Counter], now: datetime) -> int | None:
+    """Seconds this attempt must wait, or ``None`` when it may go ahead. ``counters`` are
+    the live ones (expired windows already reset to zero failures)."""
+    source, pair, user = counters[SOURCE], counters[PAIR], counters[USER]
+    blocked = [
+        *([source] if _over(limits.per_source, source) else []),
+        *([pair] if _over(limits.per_pair, pair) else []),
+        *([user] if _over(limits.per_user, user) and source.failures > 0 else []),
+    ]
+    return _wait(blocked, now)
+
+
+def _wait(blocked: list[Counter], now: datetime) -> int | None:
+    if not blocked:
+        return None
+    end = max(c.expires_at for c in blocked)
+    return max(1, math.ceil((end - now).total_seconds()))
+
+
+def _over(limit: int, counter: Counter) -> bool:
+    return 0 <= limit <= counter.failures

@@ -161,7 +161,10 @@ def _key_source(settings: Settings) -> KeySource:
     if settings.auth.jwks_url:
         from glimpse.policy.jwks import JwksKeys
 
-        return JwksKeys(settings.auth.jwks_url)
+        auth = settings.auth
+        return JwksKeys(
+            auth.jwks_url, ttl=auth.jwks_ttl_seconds, max_wait=auth.jwks_max_wait_seconds
+        )
     if settings.auth.public_key_file:
         return StaticKey(load_public_key(settings.auth.public_key_file))
     return StaticKey(load_or_create_secret(settings))
@@ -186,6 +189,11 @@ class TokenVerifier:
         self.algorithms = _algorithms(settings)
         self.external = external_issuer(settings)
         self._keys = keys or _key_source(settings)
+
+    @property
+    def keys(self) -> KeySource:
+        """Where verification keys come from (a JWKS cache reports its fetches)."""
+        return self._keys
 
     async def authenticate(self, token: str) -> Principal:
         """The principal of a valid token (used per request). The algorithm is checked before

@@ -6,7 +6,10 @@ are hashed with argon2id (argon2-cffi's defaults, RFC 9106's low-memory profile)
 
 A failed login never says whether the name exists: the message is the same, and an unknown
 name is checked against a dummy hash with the same parameters, so both take about as long.
-Failures are throttled per name and per client address (see glimpse.policy.throttle).
+Failures are throttled per client address, per name from that address and per name
+overall, in counters every server process shares, and checked before the password is
+(see glimpse.policy.throttle and glimpse.resolvers.logins); argon2 runs only in a bounded
+number of slots per process.
 Everything here is refused when an external issuer is configured: that issuer owns identity.
 """
 
@@ -29,8 +32,9 @@ from glimpse.core.context import Principal
 from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from glimpse.core.sql import as_time
 from glimpse.models.tables import User
-from glimpse.policy.throttle import LoginThrottle
 from glimpse.policy.tokens import external_issuer, mint_token
+from glimpse.resolvers import logins, text
+from glimpse.resolvers.conflicts import flush_or_conflict
 from glimpse.resolvers.deps import Deps
 
 MIN_PASSWORD = 8
@@ -77,6 +81,9 @@ def _roles(roles: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _validate(name: str, password: str | None) -> None:
+    text.check(name, "user name")
+    if password is not None:
+        text.check(password, "password")
     if not name or len(name) > 255 or name != name.strip():
         raise InvalidInput("User name must be 1 to 255 characters without surrounding spaces")
     if password is not None and len(password) < MIN_PASSWORD:
@@ -105,6 +112,7 @@ async def add_user(
         if (await s.exec(select(User).where(User.name == name))).first() is not None:
             raise Conflict(f"User {name} already exists")
         s.add(user)
+        await flush_or_conflict(s, f"User {name} already exists")
     return _account(user)
 
 
@@ -152,11 +160,13 @@ async def set_password(deps: Deps, name: str, password: str) -> None:
         s.add(user)
 
 
-def _throttle(deps: Deps) -> LoginThrottle:
-    throttle = deps.extras.get("login_throttle")
-    if not isinstance(throttle, LoginThrottle):
-        throttle = deps.extras["login_throttle"] = LoginThrottle(deps.settings.auth)
-    return throttle
+async def _verify(deps: Deps, name: str, password: str) -> tuple[User | None, bool]:
+    """The user and whether the password matches, in one of the bounded argon2 slots."""
+    async with deps.db.read() as s:
+        user = (await s.exec(select(User).where(User.name == name))).first()
+    async with logins.verification_slot(deps):
+        ok = await _matches(user.password_hash if user else _dummy_hash(), password or "")
+    return user, ok and user is not None
 
 
 async def _matches(hashed: str, password: str) -> bool:
@@ -172,15 +182,17 @@ async def _matches(hashed: str, password: str) -> bool:
 async def login(deps: Deps, name: str, password: str, *, client: str | None) -> IssuedToken:
     """Exchange a name and password for a token of the embedded issuer."""
     _require_local(deps)
-    throttle = _throttle(deps)
-    throttle.check(name, client)
-    async with deps.db.read() as s:
-        user = (await s.exec(select(User).where(User.name == name))).first()
-    ok = await _matches(user.password_hash if user else _dummy_hash(), password or "")
+    text.check(name, "user name")
+    text.check(password, "password")
+    reservation = await logins.reserve(deps, name, client)
+    try:
+        user, ok = await _verify(deps, name, password)
+    except BaseException:
+        await logins.give_back(deps, reservation)  # never checked: does not count
+        raise
+    await logins.settle(deps, reservation, succeeded=ok)
     if user is None or not ok:
-        throttle.failed(name, client)
         raise Unauthenticated(BAD_LOGIN)
-    throttle.succeeded(name)
     if _hasher.check_needs_rehash(user.password_hash):
         await set_password(deps, name, password)
     roles = list(_roles(user.roles.split(",")))

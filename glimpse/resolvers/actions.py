@@ -20,10 +20,10 @@ from sqlmodel import col, select
 
 from glimpse.core.clock import utcnow
 from glimpse.core.context import RequestContext
-from glimpse.core.errors import Conflict, InvalidInput
+from glimpse.core.errors import Conflict, InvalidInput, PayloadTooLarge
 from glimpse.models.tables import Image, ImageLocation, ImageProperty, ImageTag, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, images, qemu, transfer
+from glimpse.resolvers import events, images, qemu, quotas, text, transfer
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -51,11 +51,13 @@ def parse_copy_target(deps: Deps, raw: Any) -> tuple[CopyTarget, str | None]:
         name = raw.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > 255):
             raise InvalidInput("Copy name must be a string of at most 255 characters")
+        text.check(name, "copy name")
         raw = raw.get("target")
     if raw is None:
         return CopyTarget(deps.stores.default_name), name
     if not isinstance(raw, str) or not raw:
         raise InvalidInput("Copy target must be null, a store id or a location URL in a store")
+    text.check(raw, "copy target")
     if raw in deps.stores:
         return CopyTarget(raw), name
     found = deps.stores.locate(raw) if "://" in raw else None
@@ -81,6 +83,8 @@ async def copy(deps: Deps, ctx: RequestContext, image_id: str, raw_target: Any) 
         )
         if src.status != "active":
             raise Conflict(f"Only active images can be copied (status '{src.status}')")
+        await quotas.admit_image(deps, s, ctx.project_id)
+        quotas.check_size(await quotas.room(deps, s, ctx.project_id), src.size)
         new = _new_image(src, ctx, visibility, name)
         s.add(new)
         await s.flush()
@@ -151,8 +155,9 @@ async def run_copy(deps: Deps, task: Task, progress: Progress) -> dict[str, Any]
     chunks = transfer.paced(
         deps, transfer.read(deps, loc.url), progress, src.size, "copying", (0, 95)
     )
+    cap = await quotas.cap_now(deps, new.owner)
     done = await transfer.write(
-        deps, new, store, key, chunks, inspect=False, expect=src, ctx=lk.task_ctx(task)
+        deps, new, store, key, chunks, expect=src, ctx=lk.task_ctx(task), cap=cap
     )
     await _activate_copy(deps, task, done, src)
     return {
@@ -168,6 +173,7 @@ async def _activate_copy(deps: Deps, task: Task, done: transfer.Transferred, src
     try:
         async with deps.db.begin() as s:
             new = await lk.locked_image(s, task.image_id, task.id)
+            await quotas.admit(deps, s, new.owner, done.size)
             s.add(
                 ImageLocation(
                     image_id=new.id, store=done.store, url=done.uri, meta={"store": done.store}
@@ -230,8 +236,11 @@ def parse_resize(raw: Any) -> tuple[int, bool]:
 
 
 async def resize(deps: Deps, ctx: RequestContext, image_id: str, raw: Any) -> str:
-    """Accept a resize; returns the task id."""
+    """Accept a resize; returns the task id. Refused above ``tasks.max_resize_size`` and,
+    for raw images (stored at their full size), above ``max_image_size`` and the quota;
+    the result is checked against the quota again when it is stored."""
     size, shrink = parse_resize(raw)
+    _check_resize_ceiling(deps, size)
     qemu.binary(deps.settings.tasks)
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "resize_image")
@@ -239,6 +248,10 @@ async def resize(deps: Deps, ctx: RequestContext, image_id: str, raw: Any) -> st
             raise Conflict(f"Only active images can be resized (status '{image.status}')")
         if image.disk_format not in qemu.RESIZABLE or image.container_format != "bare":
             raise InvalidInput("Only bare raw and qcow2 images can be resized")
+        if image.disk_format == "raw":
+            if size > deps.settings.max_image_size:
+                raise PayloadTooLarge(f"{size} bytes exceed the image size limit")
+            quotas.check_size(await quotas.size_cap(deps, s, image.owner, image.id), size)
         if image.virtual_size is not None and size < image.virtual_size and not shrink:
             raise InvalidInput(
                 f"{size} is smaller than the virtual size {image.virtual_size}: "
@@ -249,6 +262,15 @@ async def resize(deps: Deps, ctx: RequestContext, image_id: str, raw: Any) -> st
         events.record(s, ctx, image.id, "resize_requested", {"size": size, "shrink": shrink})
     wake(deps)
     return task.id
+
+
+def _check_resize_ceiling(deps: Deps, size: int) -> None:
+    ceiling = deps.settings.tasks.max_resize_size
+    if size > ceiling:
+        raise PayloadTooLarge(
+            f"The new size {size} exceeds the largest resize allowed here ({ceiling} bytes)",
+            limit=ceiling,
+        )
 
 
 async def run_resize(deps: Deps, task: Task, progress: Progress) -> dict[str, Any]:
@@ -296,6 +318,7 @@ async def _swap(
     try:
         async with deps.db.begin() as s:
             image = await lk.locked_image(s, task.image_id, task.id)
+            await quotas.admit(deps, s, image.owner, done.size, replacing=image.id)
             olds = await _replace_locations(s, image.id, done)
             before = {"size": image.size, "virtual_size": image.virtual_size}
             image.size, image.virtual_size, image.checksum = done.size, virtual, done.md5

@@ -29,6 +29,7 @@ from glimpse.core.context import RequestContext
 from glimpse.core.errors import IntegrityError, InvalidInput, NotFound
 from glimpse.models.tables import CachedImage, Image
 from glimpse.resolvers import image_rules as rules
+from glimpse.resolvers.conflicts import inserted
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.storage import record_integrity_error
 from glimpse.stores.filesystem import FilesystemStore
@@ -127,8 +128,8 @@ async def queue(deps: Deps, ctx: RequestContext, image_id: str) -> None:
         raise InvalidInput("Only images with status active can be targeted for queueing")
     async with deps.db.begin() as s:
         row = await s.get(CachedImage, (node(deps), image.id))
-        if row is None:
-            s.add(CachedImage(node=node(deps), image_id=image.id, state="queued"))
+        if row is None:  # queued twice at once: both are fine
+            await inserted(s, CachedImage(node=node(deps), image_id=image.id, state="queued"))
     wake = deps.extras.get("cache_wakeup")
     if isinstance(wake, asyncio.Event):
         wake.set()
@@ -262,8 +263,10 @@ async def reconcile(deps: Deps) -> int:
 
 
 async def hit(deps: Deps, image: Image) -> str | None:
-    """URI (in :func:`file_store`) of a complete copy of ``image``, counting the hit."""
-    if not enabled(deps) or files(deps).cached(image.id) is None:
+    """URI (in :func:`file_store`) of a complete copy of exactly this version of ``image``
+    (named by its checksums, see glimpse.stores.localcache), counting the hit."""
+    content = expected_of(image).key
+    if not enabled(deps) or files(deps).cached(image.id, content) is None:
         return None
     async with deps.db.begin() as s:
         result = await s.exec(
@@ -275,9 +278,9 @@ async def hit(deps: Deps, image: Image) -> str | None:
             )
             .values(hits=CachedImage.hits + 1, last_accessed=utcnow())
         )
-    if result.rowcount != 1:
+    if result.rowcount != 1 or content is None:
         return None  # a file the catalog does not know (yet): not trusted
-    return files(deps).path(image.id).as_uri()
+    return files(deps).path(image.id, content).as_uri()
 
 
 Filler = Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
@@ -287,6 +290,8 @@ def filler(deps: Deps, ctx: RequestContext | None, image: Image) -> Filler | Non
     """A wrapper that copies a full download into the cache, or ``None`` when this image
     should not be cached now (too big, or another download of this process fills it)."""
     if not enabled(deps) or image.size is None or image.size > deps.settings.cache.max_size:
+        return None
+    if expected_of(image).key is None:
         return None
     inflight: set[str] = deps.extras.setdefault("cache_inflight", set())
     if image.id in inflight:

@@ -32,7 +32,7 @@ from glimpse.core.errors import (
     StoreUnavailable,
 )
 from glimpse.models.tables import Image, ImageLocation
-from glimpse.resolvers import events, quotas
+from glimpse.resolvers import events, quotas, redact
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.downloads import ByteRange as ByteRange  # re-exported
 from glimpse.resolvers.downloads import Download as Download  # re-exported
@@ -43,7 +43,6 @@ from glimpse.stores.inspect import FormatInspection
 from glimpse.stores.streaming import HashingStream
 
 log = logging.getLogger(__name__)
-INSPECTED_CONTAINERS = frozenset({"bare"})
 
 
 async def upload(
@@ -67,14 +66,14 @@ async def upload(
         stream, inspection = instrument(deps, image, chunks, expected_size, cap=cap)
         async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
-        virtual_size = verdict(image, inspection, stream.size)
+        virtual_size = verdict(image, inspection)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
         blob = None
         return record
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
             await _abort_upload(deps, ctx, image.id, lock, blob, exc)
-        _raise_quota_if_capped(deps, exc, cap, "storage")
+        raise_quota_if_capped(deps, exc, cap, "storage")
         raise
 
 
@@ -94,14 +93,15 @@ async def stage(
     image, cap = await _begin_upload(deps, ctx, image_id, lock, expected_size, staging=True)
     blob: StoredBlob | None = None
     try:
-        stream = HashingStream(chunks, max_size=_capped(deps, cap), expected_size=expected_size)
+        stream, inspection = instrument(deps, image, chunks, expected_size, cap=cap)
         async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"staging/{image.id}-{lock[:8]}", stream)
+        verdict(image, inspection)  # refuse unsafe data now, not only at import
         await _finish_stage(deps, ctx, image.id, lock, store, blob, stream.size)
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
             await _abort_upload(deps, ctx, image.id, lock, blob, exc, status="uploading")
-        _raise_quota_if_capped(deps, exc, cap, "staging")
+        raise_quota_if_capped(deps, exc, cap, "staging")
         raise
 
 
@@ -111,7 +111,7 @@ def _capped(deps: Deps, cap: int | None) -> int:
     return limit if cap is None else min(limit, cap)
 
 
-def _raise_quota_if_capped(deps: Deps, exc: BaseException, cap: int | None, what: str) -> None:
+def raise_quota_if_capped(deps: Deps, exc: BaseException, cap: int | None, what: str) -> None:
     """A stream stopped by the quota (not by the configured size cap) is QuotaExceeded."""
     if isinstance(exc, PayloadTooLarge) and cap is not None and cap < deps.settings.max_image_size:
         raise QuotaExceeded(f"Image {what} quota exceeded ({cap} bytes left)") from exc
@@ -196,24 +196,20 @@ def instrument(
     expected: int | None,
     *,
     cap: int | None = None,
-) -> tuple[HashingStream, FormatInspection | None]:
-    """The hashing, counting, capped stream over ``chunks`` plus the format inspection
-    Glance applies to ``bare`` containers (shared by uploads, imports and copies)."""
-    inspection = FormatInspection() if image.container_format in INSPECTED_CONTAINERS else None
+) -> tuple[HashingStream, FormatInspection]:
+    """The hashing, counting, capped stream over ``chunks`` plus the format inspection of
+    every write, whatever container and disk format were declared (shared by uploads,
+    stages, imports, copies and resizes; rules in glimpse.stores.inspect)."""
+    inspection = FormatInspection()
     stream = HashingStream(
-        chunks,
-        max_size=_capped(deps, cap),
-        expected_size=expected,
-        observers=[inspection] if inspection else [],
+        chunks, max_size=_capped(deps, cap), expected_size=expected, observers=[inspection]
     )
     return stream, inspection
 
 
-def verdict(image: Image, inspection: FormatInspection | None, size: int) -> int | None:
+def verdict(image: Image, inspection: FormatInspection) -> int | None:
     """The virtual size to record, or :class:`UnsupportedMediaType` for refused data."""
-    if inspection is None:
-        return None
-    return inspection.verdict(image.disk_format or "raw")
+    return inspection.verdict(image.disk_format, image.container_format)
 
 
 @contextlib.asynccontextmanager
@@ -256,8 +252,8 @@ async def _finish_upload(
         current = (await s.exec(select(Image).where(Image.id == image.id).with_for_update())).one()
         if current.deleted or current.lock_owner != lock or current.status != "saving":
             raise Gone(f"Image {image.id} was deleted or taken over during the upload")
-        # Other uploads of the project may have finished while this one streamed.
-        quotas.check_size(await quotas.size_cap(deps, s, current.owner, current.id), stream.size)
+        # Other writes of the project may have finished while this one streamed.
+        await quotas.admit(deps, s, current.owner, stream.size, replacing=current.id)
         current.size, current.virtual_size = stream.size, virtual_size
         current.checksum, current.os_hash_algo, current.os_hash_value = (
             stream.md5,
@@ -303,6 +299,7 @@ async def _finish_stage(
         current = (await s.exec(select(Image).where(Image.id == image_id).with_for_update())).one()
         if current.deleted or current.lock_owner != lock or current.status != "uploading":
             raise Gone(f"Image {image_id} was deleted or taken over during staging")
+        await quotas.lock(deps, s, current.owner)
         cap = await quotas.stage_cap(deps, s, current.owner, current.id)
         quotas.check_size(cap, size, "staging")
         current.lock_owner, current.lock_expires_at, current.updated_at = None, None, utcnow()
@@ -351,14 +348,10 @@ async def _abort_upload(
                 )
             )
             if result.rowcount:
+                reason = redact.reason(exc, ctx.request_id)
                 events.record(
-                    s, ctx, image_id, "upload_failed", {"status": "queued", "reason": _reason(exc)}
+                    s, ctx, image_id, "upload_failed", {"status": "queued", "reason": reason}
                 )
+        redact.log_failure(f"upload of image {image_id}", exc, ctx.request_id)
     except Exception:
         log.exception("could not restore image %s to queued", image_id)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.CancelledError):
-        return "upload cancelled (client disconnected)"
-    return f"{type(exc).__name__}: {exc}"[:500]

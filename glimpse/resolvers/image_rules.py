@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from glimpse.core.errors import Conflict, Forbidden, InvalidInput
 from glimpse.models.status import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES
+from glimpse.resolvers import text
 
 WRITABLE: Final = frozenset(
     {
@@ -111,16 +112,19 @@ def validate_tags(value: Any) -> list[str]:
 def validate_tag(tag: Any) -> str:
     if not isinstance(tag, str) or not tag or len(tag) > 255:
         raise InvalidInput("Invalid tag: expected a non-empty string of at most 255 characters")
+    text.check(tag, "tag")
     return tag
 
 
 def validate_property(name: Any, value: Any) -> tuple[str, str]:
     if not isinstance(name, str) or not name or len(name) > 255:
         raise InvalidInput("Invalid property name: expected 1 to 255 characters")
+    text.check(name, "property name")
     if not isinstance(value, str):
         raise InvalidInput(f"Invalid value for property '{name}': expected a string")
     if len(value) > 65535:
         raise InvalidInput(f"Invalid value for property '{name}': too long")
+    text.check(value, f"value for property '{name}'")
     return name, value
 
 
@@ -134,6 +138,7 @@ def _opt_str(name: str, value: Any, limit: int) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidInput(f"Invalid value for '{name}': expected a string of at most {limit}")
+    text.check(value, f"value for '{name}'")
     return value
 
 

@@ -20,7 +20,7 @@ from glimpse.models import image_sql as sql
 from glimpse.models.image_sql import ImageRow
 from glimpse.models.status import check_transition
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events
+from glimpse.resolvers import events, text
 from glimpse.resolvers import image_rules as rules
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.image_reads import (  # re-exported: callers use images.*
@@ -355,12 +355,16 @@ async def add_tag(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> N
         if tag in record.tags:
             return
         _check_counts(deps, 0, len(record.tags) + 1)
-        await conn.execute(sql.INSERT_TAG, (record.image.id, tag))
+        try:
+            await conn.execute(sql.INSERT_TAG, (record.image.id, tag))
+        except UniqueViolation as exc:  # a concurrent request added it first
+            raise Conflict(f"Tag {tag} was just added to image {record.image.id}") from exc
         await _touch(conn, record.image.id)
         await events.write(conn, ctx, record.image.id, "add_tag", {"tag": tag})
 
 
 async def remove_tag(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
+    text.check(tag, "tag")  # from a path: text no database stores is bad input (400)
     async with deps.db.writer() as conn:
         record = await _load_for(conn, deps, ctx, image_id, "modify_image")
         if tag not in record.tags:

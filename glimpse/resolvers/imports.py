@@ -19,11 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from glimpse.core.clock import utcnow
 from glimpse.core.context import RequestContext
-from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound
+from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound, QuotaExceeded
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, transfer, web_download
+from glimpse.resolvers import events, quotas, redact, text, transfer, web_download
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -53,10 +53,14 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
     """Accept an import; returns the task id. Errors: 400 bad request, 409 wrong state."""
     if req.method not in methods(deps):
         raise InvalidInput(f"Import method {req.method!r} is not available")
+    text.check(req.uri, "import URI")
+    text.check_tree(req.stores, "store name")
     if not req.all_stores_must_succeed and not deps.settings.multi_store:
         raise InvalidInput("all_stores_must_succeed=false needs several stores")
     if req.method == "web-download":
-        await web_download.check(deps.settings.imports, req.uri or "")
+        await web_download.check(
+            deps.settings.imports, req.uri or "", web_download.resolver_of(deps)
+        )
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "modify_image")
         if req.method == "copy-image":
@@ -64,8 +68,10 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         _check_state(image, req.method)
         held = await _held_stores(s, image.id)
         stores = _targets(deps, req, held)
-        if req.method == "glance-direct" and not await _staged(s, image.id):
+        staged = await _staged(s, image.id)
+        if req.method == "glance-direct" and staged is None:
             raise Conflict(f"Image {image.id} has no staged data")
+        await _check_quota(deps, s, image, req.method, staged, len(held), len(stores))
         task_input: dict[str, Any] = {
             "method": req.method,
             "stores": stores,
@@ -82,9 +88,34 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
             image.status = "importing"
         image.updated_at = utcnow()
         s.add(image)
-        events.record(s, ctx, image.id, "import_started", {**task_input, "status": image.status})
+        shown = {**task_input, "status": image.status}
+        if req.uri is not None:
+            shown["uri"] = redact.uri(req.uri)  # may carry credentials or a signed query
+        events.record(s, ctx, image.id, "import_started", shown)
     wake(deps)
     return task.id
+
+
+async def _check_quota(
+    deps: Deps,
+    s: AsyncSession,
+    image: Image,
+    method: str,
+    staged: ImageLocation | None,
+    held: int,
+    adding: int,
+) -> None:
+    """Before the work: every target store will hold one more copy. The size is known for
+    glance-direct (staged) and copy-image (active); a web-download needs at least some room.
+    Each copy is checked again when it lands (:func:`_record_store`)."""
+    cap = await quotas.size_cap(deps, s, image.owner, image.id)
+    if method == "web-download":
+        if cap is not None and cap <= 0:
+            raise QuotaExceeded("Image storage quota exceeded: nothing left to import into")
+        return
+    each = image.size if method == "copy-image" else (staged.meta.get("size") if staged else None)
+    if isinstance(each, int):
+        quotas.check_size(cap, each * (held + adding))
 
 
 def _check_state(image: Image, method: str) -> None:
@@ -172,8 +203,9 @@ async def _import_to(
     progress: Progress,
     span: tuple[int, int],
 ) -> transfer.Transferred:
-    """One store: stream from the source, inspect (not for copy-image: the data is already
-    active) and verify against the checksum the first store recorded."""
+    """One store: stream from the source, inspect (copy-image too: data that became active
+    before an inspection rule existed is checked again) and verify against the checksum
+    the first store recorded."""
     lengths: list[int] = [total] if total else []
     source = await _source(deps, task, image, staged, lengths)
 
@@ -187,9 +219,9 @@ async def _import_to(
         deps.stores.get(store),
         f"{image.id}-{task.id[:8]}",
         chunks,
-        inspect=task.input.get("method") != "copy-image",
         expect=image,
         ctx=lk.task_ctx(task),
+        cap=await quotas.cap_now(deps, image.owner),
     )
 
 
@@ -199,7 +231,9 @@ async def _source(
     method = task.input.get("method", "web-download")
     if method == "web-download":
         uri = task.input.get("uri") or task.input.get("import_from") or ""
-        return web_download.fetch(deps.settings.imports, uri, lengths)
+        return web_download.fetch(
+            deps.settings.imports, uri, lengths, web_download.resolver_of(deps)
+        )
     if method == "glance-direct":
         if staged is None:
             raise Conflict(f"Image {image.id} has no staged data")
@@ -215,6 +249,7 @@ async def _record_store(deps: Deps, task: Task, done: transfer.Transferred) -> N
     try:
         async with deps.db.begin() as s:
             image = await lk.locked_image(s, task.image_id, task.id)
+            await quotas.admit(deps, s, image.owner, done.size)
             s.add(
                 ImageLocation(
                     image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}

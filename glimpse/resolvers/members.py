@@ -18,7 +18,8 @@ from glimpse.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Quo
 from glimpse.models.status import MEMBER_STATUSES
 from glimpse.models.tables import Image, ImageMember
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events
+from glimpse.resolvers import events, text
+from glimpse.resolvers.conflicts import flush_or_conflict
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_visible
 
@@ -53,6 +54,7 @@ async def list_members(deps: Deps, ctx: RequestContext, image_id: str) -> list[I
 
 
 async def get_member(deps: Deps, ctx: RequestContext, image_id: str, member: str) -> ImageMember:
+    text.check(member, "member id")
     async with deps.db.read() as s:
         image, _target = await _load(s, deps, ctx, image_id)
         row = await s.get(ImageMember, (image.id, member))
@@ -69,6 +71,7 @@ async def get_member(deps: Deps, ctx: RequestContext, image_id: str, member: str
 async def add_member(deps: Deps, ctx: RequestContext, image_id: str, member: str) -> ImageMember:
     if not isinstance(member, str) or not member.strip() or len(member) > 255:
         raise InvalidInput("'member' must be a non-empty project id")
+    text.check(member, "member id")
     async with deps.db.begin() as s:
         image, target = await _load(s, deps, ctx, image_id)
         deps.policy.enforce("add_member", ctx.principal, target)
@@ -87,6 +90,7 @@ async def add_member(deps: Deps, ctx: RequestContext, image_id: str, member: str
             raise QuotaExceeded(f"Maximum number of members ({limit}) reached")
         row = ImageMember(image_id=image.id, member=member)
         s.add(row)
+        await flush_or_conflict(s, f"Member {member} already exists on image {image.id}")
         events.record(s, ctx, image.id, "add_member", {"member": member, "status": "pending"})
         return row
 
@@ -94,6 +98,7 @@ async def add_member(deps: Deps, ctx: RequestContext, image_id: str, member: str
 async def update_member(
     deps: Deps, ctx: RequestContext, image_id: str, member: str, status: str
 ) -> ImageMember:
+    text.check(member, "member id")
     if status not in MEMBER_STATUSES:
         raise InvalidInput(
             f"Invalid member status {status!r} (allowed: {', '.join(MEMBER_STATUSES)})"
@@ -113,6 +118,7 @@ async def update_member(
 
 
 async def remove_member(deps: Deps, ctx: RequestContext, image_id: str, member: str) -> None:
+    text.check(member, "member id")
     async with deps.db.begin() as s:
         image, target = await _load(s, deps, ctx, image_id)
         row = await s.get(ImageMember, (image.id, member))

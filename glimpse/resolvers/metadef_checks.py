@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glimpse.core.errors import InvalidInput
+from glimpse.resolvers import text
 
 PROPERTY_TYPES = ("array", "boolean", "integer", "number", "object", "string", "null")
 NAMESPACE_FIELDS = ("namespace", "display_name", "description", "visibility", "protected", "owner")
@@ -32,6 +33,7 @@ def _name(value: Any, what: str, max_len: int) -> str:
         raise InvalidInput(f"'{what}' must be a non-empty string")
     if len(value) > max_len:
         raise InvalidInput(f"'{what}' is longer than {max_len} characters")
+    text.check(value, f"'{what}'")
     return value
 
 
@@ -43,6 +45,7 @@ def _optional_text(values: dict[str, Any], key: str, max_len: int | None) -> Non
         raise InvalidInput(f"'{key}' must be a string")
     if max_len is not None and len(value) > max_len:
         raise InvalidInput(f"'{key}' is longer than {max_len} characters")
+    text.check(value, f"'{key}'")
 
 
 def namespace_values(raw: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -75,6 +78,7 @@ def property_schema(name: str, schema: Any, *, in_object: bool = False) -> dict[
     if not isinstance(schema, dict):
         raise InvalidInput(f"Property {name!r} must be a JSON object")
     body = {k: v for k, v in schema.items() if k not in ("name", *READ_ONLY)}
+    text.check_tree(body, f"definition of property {name!r}")
     if body.get("type") not in PROPERTY_TYPES:
         raise InvalidInput(f"Property {name!r}: 'type' must be one of {', '.join(PROPERTY_TYPES)}")
     if not in_object and not isinstance(body.get("title"), str):
@@ -97,6 +101,8 @@ def object_row(obj: ObjectInput) -> dict[str, Any]:
     _name(obj.name, "name", 80)
     if obj.description is not None and not isinstance(obj.description, str):
         raise InvalidInput("'description' must be a string")
+    text.check(obj.description, "'description'")
+    text.check_tree(obj.required, "'required'")
     if obj.required is not None and (
         not isinstance(obj.required, list) or not all(isinstance(r, str) for r in obj.required)
     ):
@@ -133,6 +139,7 @@ def association(name: Any, prefix: Any, target: Any) -> None:
     for key, value in (("prefix", prefix), ("properties_target", target)):
         if value is not None and (not isinstance(value, str) or len(value) > 80):
             raise InvalidInput(f"'{key}' must be a string of at most 80 characters")
+        text.check(value, f"'{key}'")
 
 
 # ---------------------------------------------------------------------------- image values

@@ -24,7 +24,8 @@ from glimpse.models.metadef_tables import (
     MetadefTag,
 )
 from glimpse.resolvers import metadef_checks as checks
-from glimpse.resolvers import metadefs
+from glimpse.resolvers import metadefs, text
+from glimpse.resolvers.conflicts import flush_or_conflict
 from glimpse.resolvers.deps import Deps
 
 Row = TypeVar("Row", MetadefObject, MetadefProperty, MetadefTag)
@@ -37,6 +38,7 @@ async def _rows(s: AsyncSession, model: type[Row], ns: MetadefNamespace) -> list
 
 
 async def _find(s: AsyncSession, model: type[Row], ns: MetadefNamespace, name: str) -> Row | None:
+    text.check(name, f"{KIND[model]} name")
     stmt = select(model).where(model.namespace_id == ns.id, model.name == name)
     return (await s.exec(stmt)).first()
 
@@ -50,9 +52,16 @@ async def _get(s: AsyncSession, model: type[Row], ns: MetadefNamespace, name: st
 
 async def _free(s: AsyncSession, model: type[Row], ns: MetadefNamespace, name: str) -> None:
     if await _find(s, model, ns, name) is not None:
-        raise Conflict(
-            f"A metadata definition {KIND[model]} {name} already exists in {ns.namespace}"
-        )
+        raise Conflict(_taken(model, ns, name))
+
+
+def _taken(model: type[SQLModel], ns: MetadefNamespace, name: str) -> str:
+    return f"A metadata definition {KIND[model]} {name} already exists in {ns.namespace}"
+
+
+async def _stored(s: AsyncSession, model: type[SQLModel], ns: MetadefNamespace, name: str) -> None:
+    """Write now: a name taken by a concurrent request is a Conflict, not a 500."""
+    await flush_or_conflict(s, _taken(model, ns, name))
 
 
 async def _list(deps: Deps, ctx: RequestContext, model: type[Row], namespace: str) -> list[Row]:
@@ -69,6 +78,7 @@ async def _delete(
     deps: Deps, ctx: RequestContext, model: type[SQLModel], namespace: str, name: str | None
 ) -> None:
     """Delete one item, or all of a kind (refused in a protected namespace)."""
+    text.check(name, f"{KIND[model]} name")
     async with deps.db.begin() as s:
         ns = await metadefs.load(s, deps, ctx, namespace, write=True)
         table = model.__table__.c  # type: ignore[attr-defined]
@@ -105,6 +115,7 @@ async def create_object(
         row = MetadefObject(namespace_id=ns.id, **values)
         s.add(row)
         await metadefs.touch(s, ns)
+        await _stored(s, MetadefObject, ns, obj.name)
         return row
 
 
@@ -120,6 +131,7 @@ async def update_object(
             await _free(s, MetadefObject, ns, obj.name)
         _assign(row, values)
         s.add(row)
+        await _stored(s, MetadefObject, ns, obj.name)
         return row
 
 
@@ -171,6 +183,7 @@ async def create_property(
         row = MetadefProperty(namespace_id=ns.id, **values)
         s.add(row)
         await metadefs.touch(s, ns)
+        await _stored(s, MetadefProperty, ns, name)
         return row
 
 
@@ -190,6 +203,7 @@ async def update_property(
             await _free(s, MetadefProperty, ns, new_name)
         _assign(row, values)
         s.add(row)
+        await _stored(s, MetadefProperty, ns, new_name)
         return row
 
 
@@ -221,6 +235,7 @@ async def create_tag(deps: Deps, ctx: RequestContext, namespace: str, name: str)
         row = MetadefTag(namespace_id=ns.id, name=name)
         s.add(row)
         await metadefs.touch(s, ns)
+        await _stored(s, MetadefTag, ns, name)
         return row
 
 
@@ -245,6 +260,7 @@ async def create_tags(
         rows = [MetadefTag(namespace_id=ns.id, name=n) for n in clean]
         s.add_all(rows)
         await metadefs.touch(s, ns)
+        await flush_or_conflict(s, f"Tag(s) already exist in {namespace}")
         return rows
 
 
@@ -259,6 +275,7 @@ async def rename_tag(
             await _free(s, MetadefTag, ns, new_name)
         _assign(row, {"name": new_name})
         s.add(row)
+        await _stored(s, MetadefTag, ns, new_name)
         return row
 
 

@@ -32,6 +32,8 @@ from glimpse.models.metadef_tables import (
 from glimpse.models.query import Keyset
 from glimpse.policy.rules import Target
 from glimpse.resolvers import metadef_checks as checks
+from glimpse.resolvers import text
+from glimpse.resolvers.conflicts import flush_or_conflict, inserted
 from glimpse.resolvers.deps import Deps
 
 N = MetadefNamespace.__table__.c  # type: ignore[attr-defined]
@@ -117,6 +119,7 @@ async def load(
 ) -> MetadefNamespace:
     """The namespace if the caller may read it (else NotFound); ``write`` also checks
     ``modify_metadef`` (Forbidden on a visible namespace)."""
+    text.check(name, "namespace name")
     stmt = select(MetadefNamespace).where(N.namespace == name, scope(ctx))
     if write:
         stmt = stmt.with_for_update()
@@ -181,6 +184,8 @@ async def get_namespaces(
 ) -> list[NamespaceRecord | None]:
     """Readable namespaces by name with their associations, ``None`` for the others
     (federation entity batches). Two queries."""
+    for name in names:
+        text.check(name, "namespace name")
     async with deps.db.read() as s:
         rows = await s.exec(
             select(MetadefNamespace).where(col(MetadefNamespace.namespace).in_(names), scope(ctx))
@@ -214,6 +219,8 @@ def _list_conditions(ctx: RequestContext, q: NamespaceQuery) -> list[ColumnEleme
             raise InvalidInput(f"Invalid visibility value: {q.visibility}")
         conds.append(N.visibility == q.visibility)
     if q.resource_types:
+        for name in q.resource_types:
+            text.check(name, "resource type name")
         linked = (
             select(A.id)
             .join(RT, R.id == A.resource_type_id)
@@ -265,7 +272,7 @@ async def create_namespace(
         now = utcnow()
         ns = MetadefNamespace(**values, created_at=now, updated_at=now)
         s.add(ns)
-        await s.flush()
+        await flush_or_conflict(s, _taken(values["namespace"]))
         await add_contents(s, ns, data)
         return await contents(s, ns)
 
@@ -273,7 +280,11 @@ async def create_namespace(
 async def _check_free_name(s: AsyncSession, name: str) -> None:
     found = (await s.exec(select(N.id).where(N.namespace == name))).first()
     if found is not None:
-        raise Conflict(f"Metadata definition namespace={name} already exists.")
+        raise Conflict(_taken(name))
+
+
+def _taken(name: str) -> str:
+    return f"Metadata definition namespace={name} already exists."
 
 
 async def add_contents(s: AsyncSession, ns: MetadefNamespace, data: NamespaceInput) -> None:
@@ -292,7 +303,7 @@ async def add_contents(s: AsyncSession, ns: MetadefNamespace, data: NamespaceInp
     s.add_all([MetadefTag(namespace_id=ns.id, name=checks.tag_name(t)) for t in data.tags])
     for assoc in data.associations:
         await associate(s, ns, assoc)
-    await s.flush()
+    await flush_or_conflict(s, f"Duplicate definitions in namespace {ns.namespace}")
 
 
 async def update_namespace(
@@ -308,7 +319,7 @@ async def update_namespace(
         for key, value in clean.items():
             setattr(ns, key, value)
         await touch(s, ns)
-        await s.flush()
+        await flush_or_conflict(s, _taken(new_name))
         return await contents(s, ns)
 
 
@@ -338,12 +349,14 @@ async def list_resource_types(deps: Deps, ctx: RequestContext) -> list[MetadefRe
 
 
 async def resource_type(s: AsyncSession, name: str) -> MetadefResourceType:
-    """The resource type called ``name``, created on first use (as the catalog loader does)."""
-    rt = (await s.exec(select(MetadefResourceType).where(MetadefResourceType.name == name))).first()
+    """The resource type called ``name``, created on first use (as the catalog loader does;
+    two first uses at once both get the one row)."""
+    found = select(MetadefResourceType).where(MetadefResourceType.name == name)
+    rt = (await s.exec(found)).first()
     if rt is None:
         rt = MetadefResourceType(name=name, protected=False)
-        s.add(rt)
-        await s.flush()
+        if not await inserted(s, rt):
+            rt = (await s.exec(found)).one()
     return rt
 
 
@@ -370,6 +383,9 @@ async def associate(s: AsyncSession, ns: MetadefNamespace, assoc: Association) -
             updated_at=now,
         )
     )
+    await flush_or_conflict(
+        s, f"Resource type {assoc.name} is already associated with {ns.namespace}"
+    )
     return Association(assoc.name, assoc.prefix, assoc.properties_target, now, now)
 
 
@@ -392,6 +408,7 @@ async def add_association(
 
 
 async def remove_association(deps: Deps, ctx: RequestContext, name: str, rt_name: str) -> None:
+    text.check(rt_name, "resource type name")
     async with deps.db.begin() as s:
         ns = await load(s, deps, ctx, name, write=True)
         rt_id = select(R.id).where(R.name == rt_name).scalar_subquery()

@@ -74,6 +74,8 @@ async def prefetch_one(deps: Deps, image_id: str) -> bool:
         store = deps.stores.for_uri(loc.url) if loc else None
         if loc is None or store is None:
             raise LookupError(f"no readable location for image {image_id}")
+        if cache.expected_of(image).key is None:
+            raise LookupError(f"image {image_id} has no checksum to name its cached copy")
         writer = await cache.files(deps).writer(image.id, cache.expected_of(image))
         try:
             async for chunk in store.open(loc.url):

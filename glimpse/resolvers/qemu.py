@@ -51,8 +51,12 @@ async def _run(settings: TaskSettings, *args: str) -> str:
     )
     out, err = await proc.communicate()
     if proc.returncode != 0:
-        message = err.decode(errors="replace").strip() or f"exit status {proc.returncode}"
-        raise InvalidInput(f"qemu-img {args[0]} failed: {message}")
+        # stderr names server paths: logged (see resolvers.redact), never shown.
+        raise InvalidInput(
+            f"qemu-img {args[0]} failed (exit status {proc.returncode}): the image could not "
+            "be processed",
+            internal=err.decode(errors="replace").strip()[:4000],
+        )
     return out.decode(errors="replace")
 
 

@@ -1,8 +1,8 @@
 """The data steps of a resize: a verified local scratch copy, and storing the result.
 
-qemu-img only ever sees data that passed format inspection here (the detected format
-must be the image's ``disk_format`` and its safety checks must pass: no backing or data
-files), and whose md5 matches the image's checksum.
+qemu-img only ever sees data that passed format inspection here (the rules of every write,
+glimpse.stores.inspect: the detected format must be what the image declares and its safety
+checks must pass, so no backing or data files), and whose md5 matches the image's checksum.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import anyio
 
 from glimpse.core.errors import Conflict, UnsupportedMediaType
 from glimpse.models.tables import Image, ImageLocation, Task
-from glimpse.resolvers import transfer
+from glimpse.resolvers import quotas, transfer
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.task_queue import Progress
 from glimpse.stores.inspect import FormatInspection
@@ -44,12 +44,10 @@ async def fetch_scratch(
             await fh.write(chunk)
     if stream.md5 != image.checksum:
         raise Conflict(f"Stored data of image {image.id} does not match its checksum")
-    fmt = image.disk_format or "raw"
-    if inspection.detected_format != fmt:
-        raise UnsupportedMediaType(
-            f"image data is {inspection.detected_format}, not {fmt}: refusing to resize"
-        )
-    inspection.verdict(fmt)
+    try:
+        inspection.verdict(image.disk_format or "raw", "bare")
+    except UnsupportedMediaType as exc:
+        raise UnsupportedMediaType(f"{exc.message}: refusing to resize", **exc.details) from None
     return loc, path
 
 
@@ -66,4 +64,6 @@ async def upload_resized(
     store = deps.stores.for_uri(loc.url) or deps.stores.default
     size = (await anyio.Path(path).stat()).st_size
     chunks = transfer.paced(deps, _file_chunks(path), progress, size, "storing", (50, 95))
-    return await transfer.write(deps, image, store, f"{image.id}-r{task.id[:8]}", chunks)
+    cap = await quotas.cap_now(deps, image.owner, replacing=image.id)
+    key = f"{image.id}-r{task.id[:8]}"
+    return await transfer.write(deps, image, store, key, chunks, cap=cap)

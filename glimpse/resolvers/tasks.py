@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from glimpse.core.context import RequestContext
 from glimpse.core.errors import InvalidInput, NotFound
 from glimpse.models.tables import Image, Task
-from glimpse.resolvers import web_download
+from glimpse.resolvers import text, web_download
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_visible
 from glimpse.resolvers.task_queue import enqueue, wake
@@ -75,6 +75,7 @@ def _validate(q: TaskQuery) -> None:
             raise InvalidInput(f"Invalid marker: {q.marker}") from exc
     if q.limit < 0:
         raise InvalidInput("limit must be >= 0")
+    text.check(q.image_id, "image id")
 
 
 async def list_tasks(
@@ -180,12 +181,15 @@ async def create_legacy_import(deps: Deps, ctx: RequestContext, body: Any) -> Ta
     inp = body["input"]
     if not isinstance(inp, dict):
         raise InvalidInput("Task input must be an object")
+    text.check_tree(inp, "task input")
     for key in ("import_from", "import_from_format", "image_properties"):
         if key not in inp:
             raise InvalidInput(f"Input does not contain '{key}' field")
     if not isinstance(inp["image_properties"], dict):
         raise InvalidInput("image_properties must be an object")
-    await web_download.check(deps.settings.imports, inp["import_from"])
+    await web_download.check(
+        deps.settings.imports, inp["import_from"], web_download.resolver_of(deps)
+    )
     async with deps.db.begin() as s:
         task = enqueue(s, ctx, "import", dict(inp), image_id=str(uuid.uuid4()))
     wake(deps)

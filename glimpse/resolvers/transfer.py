@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 
 from glimpse.core.context import RequestContext
-from glimpse.core.errors import Conflict, IntegrityError, StoreUnavailable
+from glimpse.core.errors import Conflict, IntegrityError, PayloadTooLarge, StoreUnavailable
 from glimpse.models.tables import Image, ImageLocation
 from glimpse.resolvers import storage
-from glimpse.resolvers.data import instrument, verdict
+from glimpse.resolvers.data import instrument, raise_quota_if_capped, verdict
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import remove_blobs
 from glimpse.resolvers.task_queue import Progress
@@ -73,23 +73,28 @@ async def write(
     key: str,
     chunks: AsyncIterable[bytes],
     *,
-    inspect: bool = True,
     expect: Image | None = None,
     ctx: RequestContext | None = None,
+    cap: int | None = None,
 ) -> Transferred:
-    """Write ``chunks`` to ``store`` at ``key``, hashing and (for bare containers)
-    inspecting. With ``expect``, the data must match that image's recorded size, md5 and
+    """Write ``chunks`` to ``store`` at ``key``, hashing and inspecting them (whatever the
+    declared formats: data that became active before a rule existed is checked again on
+    every copy). With ``expect``, the data must match that image's recorded size, md5 and
     sha512; a mismatch removes the blob, is recorded as an ``integrity_error`` event and
-    raises :class:`IntegrityError`. Refused data is removed too."""
+    raises :class:`IntegrityError`. Refused data is removed too. ``cap`` is what the
+    project's quota leaves (see resolvers.quotas): the stream stops past it with
+    :class:`QuotaExceeded`, as it stops past ``max_image_size`` with PayloadTooLarge."""
     if store.read_only:
         raise Conflict(f"Store {store.name} is read-only")
-    stream, inspection = instrument(deps, image, chunks, None)
-    if not inspect:
-        inspection = None
-    async with stream:
-        blob: StoredBlob = await store.put(key, stream)
+    stream, inspection = instrument(deps, image, chunks, None, cap=cap)
     try:
-        virtual_size = verdict(image, inspection, stream.size)
+        async with stream:
+            blob: StoredBlob = await store.put(key, stream)
+    except PayloadTooLarge as exc:
+        raise_quota_if_capped(deps, exc, cap, "storage")
+        raise
+    try:
+        virtual_size = verdict(image, inspection)
         if expect is not None:
             storage.verify_against(expect, stream.size, stream.md5, stream.sha512)
     except BaseException as exc:

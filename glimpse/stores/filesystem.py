@@ -35,7 +35,9 @@ def translate_os_errors(store: str) -> Iterator[None]:
     except OSError as exc:
         if exc.errno in _FULL_ERRNOS:
             raise PayloadTooLarge("store full", store=store) from exc
-        raise StoreUnavailable(f"store {store!r} failed: {exc.strerror or exc}") from exc
+        raise StoreUnavailable(
+            f"store {store!r} failed: {exc.strerror or type(exc).__name__}", internal=str(exc)
+        ) from exc
 
 
 def _write_chunk(fh: BinaryIO, chunk: bytes) -> None:
@@ -147,7 +149,7 @@ class FilesystemStore:
         try:
             fh = await asyncio.to_thread(path.open, "rb")
         except FileNotFoundError:
-            raise NotFound(f"blob {path} not found") from None
+            raise NotFound(f"blob not found in store {self.name!r}", internal=str(path)) from None
         except OSError as exc:
             with translate_os_errors(self.name):
                 raise exc
@@ -161,7 +163,9 @@ class FilesystemStore:
                 with translate_os_errors(self.name):
                     chunk = await asyncio.to_thread(fh.read, min(READ_CHUNK, remaining))
                 if not chunk:  # truncated underneath us
-                    raise StoreUnavailable(f"blob {path} shrank while reading")
+                    raise StoreUnavailable(
+                        f"a blob of store {self.name!r} shrank while reading", internal=str(path)
+                    )
                 remaining -= len(chunk)
                 yield chunk
         finally:

@@ -8,10 +8,24 @@ is done per chunk. (``InspectWrapper`` applies the same decision rules but keeps
 every inspector to the end of the stream; its cost was 0.36 s per GiB.) Only inspectors
 that capture the end of the file (streamOptimized VMDK footer) keep eating until EOF.
 
-After the stream, :meth:`FormatInspection.verdict` applies Glance's rules for
-``container_format=bare``: the detected format must equal the claimed ``disk_format``
-(claiming ``raw`` is always allowed, ISO+GPT hybrids count as ISO) and the format's
-safety checks must pass (qcow2 backing/data files, non-monolithic VMDK, QED, ...).
+After the stream, :meth:`FormatInspection.verdict` decides, whatever container and disk
+format were declared (every upload, stage, import and copy is inspected):
+
+1. Data matching several formats is refused (ISO+GPT hybrids count as ISO).
+2. The safety checks of the detected format always run: a qcow2 with a backing or data
+   file, a VMDK with external extents, a QED... is refused even when declared ``raw`` or
+   packed as ``ovf``/``ova``, because whoever later probes the bytes (qemu-img, a
+   hypervisor) would follow those references into the host.
+3. For ``container_format=bare`` (and ``ami``/``aki``/``ari``, whose "container" is the
+   disk itself) the detected format must be the declared ``disk_format``.
+   Declaring ``raw`` is accepted for content that *is* a raw block device to its consumers:
+   ISO 9660, a GPT/MBR partitioned disk and a LUKS volume (Glance accepts these too). A
+   raw-declared qcow2/VMDK/VHD(X)/VDI/QED is refused - Glance only warns about it - because
+   it makes a consumer that trusts ``raw`` expose the container's internals to the guest and
+   a consumer that probes the format open it as something else. Declared formats the
+   inspector does not know (ami, aki, ari, ploop) must not turn out to be a known one.
+4. Other containers (ovf, ova, docker, compressed) wrap the disk in a package whose
+   format cannot be compared with ``disk_format``: only the safety checks apply.
 """
 
 from __future__ import annotations
@@ -23,6 +37,11 @@ from glimpse.core.errors import UnsupportedMediaType
 #: Disk formats the inspector understands; other claimed formats (ami, aki, ari,
 #: ploop, ...) are not inspected, as in Glance.
 INSPECTABLE_FORMATS = frozenset(fi.ALL_FORMATS)
+#: Detected formats a ``raw`` declaration may carry: to their consumers they are raw
+#: block devices (an ISO, a partitioned disk, a LUKS volume), not containers.
+RAW_LAYOUTS = frozenset({"iso", "gpt", "luks"})
+#: Containers that are no package around the disk: the bytes are the disk itself.
+UNWRAPPED_CONTAINERS = frozenset({"bare", "ami", "aki", "ari"})
 
 
 class FormatInspection:
@@ -101,38 +120,51 @@ class FormatInspection:
             return self._size if self.detected_format == "raw" else None
         return inspector.virtual_size or None
 
-    def verdict(self, disk_format: str) -> int | None:
-        """Check the data against the claimed ``disk_format``; return the virtual size to record.
+    def verdict(self, disk_format: str | None, container_format: str | None = "bare") -> int | None:
+        """Check the data against what was declared; return the virtual size to record.
+
+        ``disk_format=None`` (staging before the formats are set) runs the safety checks
+        only.
 
         Raises:
-            UnsupportedMediaType: the data is another (or an ambiguous) format, or a safety
-                check of the detected format failed.
+            UnsupportedMediaType: ambiguous data, a failed safety check, or (``bare``
+                containers) data of another format than ``disk_format``.
         """
-        if disk_format == "raw":
-            return self._size
-        if disk_format not in INSPECTABLE_FORMATS:
-            return None
         detected = self.detected_format
-        if detected != disk_format:
+        if "+" in detected:
             raise UnsupportedMediaType(
-                f"image data is {detected}, which does not match disk_format {disk_format}",
+                f"image data matches several formats ({detected}): refusing it",
                 detected_format=detected,
-                disk_format=disk_format,
             )
-        self._safety_check(disk_format)
-        return self.virtual_size
+        self._safety_check(detected)
+        if disk_format is None or container_format not in UNWRAPPED_CONTAINERS:
+            return None
+        if detected == disk_format:
+            return self.virtual_size
+        if disk_format == "raw" and detected in RAW_LAYOUTS:
+            return self._size
+        if detected == "raw" and disk_format not in INSPECTABLE_FORMATS:
+            return None
+        raise UnsupportedMediaType(
+            f"image data is {detected}, which does not match disk_format {disk_format}",
+            detected_format=detected,
+            disk_format=disk_format,
+        )
 
-    def _safety_check(self, disk_format: str) -> None:
+    def _safety_check(self, detected: str) -> None:
+        if detected == "raw":
+            return  # nothing specific matched: no header, no references to follow
         inspector = self._inspector()
         if inspector is None:
-            raise UnsupportedMediaType(f"could not inspect the {disk_format} image")
+            raise UnsupportedMediaType(f"could not inspect the {detected} image")
         try:
             inspector.safety_check()
         except fi.SafetyCheckFailed as exc:
             reasons = sorted(exc.failures)
             raise UnsupportedMediaType(
-                f"{disk_format} image failed safety checks: {', '.join(reasons)}",
+                f"{detected} image failed safety checks: {', '.join(reasons)}",
                 failures=reasons,
+                detected_format=detected,
             ) from None
         except fi.ImageFormatError as exc:
-            raise UnsupportedMediaType(f"{disk_format} image is malformed: {exc}") from None
+            raise UnsupportedMediaType(f"{detected} image is malformed: {exc}") from None

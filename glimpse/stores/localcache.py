@@ -1,10 +1,15 @@
 """The files of the local image cache: one directory per node, plain files per image.
 
-Layout (as Glance's image cache, so operators find their way around)::
+Layout (close to Glance's image cache, so operators find their way around)::
 
-    <root>/<image_id>                       complete, verified copies
+    <root>/<image_id>.<content>             complete, verified copies
     <root>/incomplete/<image_id>.<token>    being written (a download or a prefetch)
     <root>/invalid/<image_id>               failed verification, kept for inspection
+
+``<content>`` names the bytes, not the image (:attr:`Expected.key`: the image's sha512,
+or md5 and size for images without one): when an image's data changes (a resize), its
+new checksums name a file that does not exist yet, so the old bytes can never be served
+for the new version. Publishing a copy removes the image's copies of other versions.
 
 A copy becomes visible only by an atomic rename after its checksums were verified, so a
 complete file is always a correct one. This module knows paths and bytes, never tables:
@@ -40,6 +45,16 @@ class Expected:
     md5: str | None
     sha512: str | None
 
+    @property
+    def key(self) -> str | None:
+        """The content's name in the cache; ``None`` when the image has no checksum (such
+        data is never cached: nothing would tell one version from the next)."""
+        if self.sha512:
+            return self.sha512[:64]
+        if self.md5 and self.size is not None:
+            return f"{self.md5}-{self.size}"
+        return None
+
 
 class LocalCache:
     """The cache directory of this node."""
@@ -54,17 +69,26 @@ class LocalCache:
         for d in (self.root, self.incomplete, self.invalid):
             d.mkdir(parents=True, exist_ok=True)
 
-    def path(self, image_id: str) -> Path:
-        """Where the complete copy of ``image_id`` lives (whether or not it exists)."""
-        return self.root / check_key(image_id)
+    def path(self, image_id: str, content: str) -> Path:
+        """Where the complete copy of this content of ``image_id`` lives (if it exists)."""
+        return self.root / check_key(f"{image_id}.{content}")
 
-    def cached(self, image_id: str) -> Path | None:
-        """The complete copy, or ``None`` (no I/O beyond one ``stat``)."""
-        path = self.path(image_id)
+    def cached(self, image_id: str, content: str | None) -> Path | None:
+        """The complete copy of exactly this content, or ``None`` (one ``stat``)."""
+        if content is None:
+            return None
+        path = self.path(image_id, content)
         return path if path.is_file() else None
+
+    def copies(self, image_id: str) -> list[Path]:
+        """Every complete copy of ``image_id``, whatever its version."""
+        check_key(image_id)
+        return [p for p in self.root.glob(f"{image_id}.*") if p.is_file()]
 
     async def writer(self, image_id: str, expected: Expected) -> CacheWriter:
         """A writer for a new copy; call :meth:`CacheWriter.commit` or ``discard``."""
+        if expected.key is None:
+            raise ValueError("data without a checksum is not cached")
         temp = self.incomplete / f"{check_key(image_id)}.{uuid.uuid4().hex[:8]}"
 
         def create() -> BinaryIO:
@@ -75,15 +99,18 @@ class LocalCache:
             fh = await asyncio.to_thread(create)
         return CacheWriter(self, image_id, expected, temp, fh)
 
-    def remove(self, image_id: str) -> int:
-        """Delete the complete copy; returns the bytes freed (0 when absent)."""
-        path = self.path(image_id)
-        try:
-            size = path.stat().st_size
-            path.unlink()
-        except FileNotFoundError:
-            return 0
-        return size
+    def remove(self, image_id: str, *, keep: Path | None = None) -> int:
+        """Delete the complete copies of ``image_id`` (all but ``keep``); returns the bytes
+        freed (0 when there were none)."""
+        freed = 0
+        for path in self.copies(image_id):
+            if path == keep:
+                continue
+            with suppress(FileNotFoundError):
+                size = path.stat().st_size
+                path.unlink()
+                freed += size
+        return freed
 
     def clean(self, stall_seconds: int, now: float | None = None) -> tuple[int, int]:
         """Remove invalid copies and incomplete files older than ``stall_seconds``.
@@ -108,7 +135,7 @@ class LocalCache:
         """Image ids with a complete copy on disk (for reconciling with the catalog)."""
         if not self.root.is_dir():
             return []
-        return [p.name for p in self.root.iterdir() if p.is_file()]
+        return list({p.name.split(".", 1)[0] for p in self.root.iterdir() if p.is_file()})
 
 
 class CacheWriter:
@@ -176,9 +203,11 @@ class CacheWriter:
                 image_id=self.image_id,
                 field=mismatch,
             )
-        target = self.cache.path(self.image_id)
+        assert self.expected.key is not None  # checked by LocalCache.writer
+        target = self.cache.path(self.image_id, self.expected.key)
         with translate_os_errors("cache"):
             await asyncio.to_thread(os.replace, self.temp, target)
+            await asyncio.to_thread(self.cache.remove, self.image_id, keep=target)
         self._done = True
         return target
 

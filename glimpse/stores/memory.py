@@ -74,7 +74,7 @@ class MemoryStore:
     async def _read(self, uri: str, start: int, end: int | None) -> AsyncIterator[bytes]:
         data = self._blobs.get(self._key(uri))
         if data is None:
-            raise NotFound(f"blob {uri} not found")
+            raise NotFound(f"blob not found in store {self.name!r}", internal=uri)
         span = ByteRange.resolve(len(data), start, end)
         view = memoryview(data)
         for offset in range(span.start, span.stop, CHUNK):

@@ -41,10 +41,12 @@ def translate_s3_errors(store: str, uri: str = "") -> Iterator[None]:
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in _MISSING_CODES:
-            raise NotFound(f"blob {uri} not found") from exc
-        raise StoreUnavailable(f"store {store!r} failed: {code or exc}") from exc
+            raise NotFound(f"blob not found in store {store!r}", internal=uri) from exc
+        raise StoreUnavailable(
+            f"store {store!r} failed: {code or 'error'}", internal=str(exc)
+        ) from exc
     except (BotoCoreError, aiohttp.ClientError, OSError) as exc:  # OSError covers timeouts
-        raise StoreUnavailable(f"store {store!r} is unreachable: {exc}") from exc
+        raise StoreUnavailable(f"store {store!r} is unreachable", internal=str(exc)) from exc
 
 
 class S3Store:
@@ -192,7 +194,7 @@ class S3Store:
         header = _range_header(start, end)
         if header == "":  # empty range: no GET, but a missing blob is still NotFound
             if await self.stat(uri) is None:
-                raise NotFound(f"blob {uri} not found")
+                raise NotFound(f"blob not found in store {self.name!r}", internal=uri)
             return
         client = await self._s3()
         extra = {"Range": header} if header else {}

@@ -7,7 +7,8 @@ again elsewhere) the handler is cancelled and its result discarded. Handlers are
 idempotent steps, so a task claimed again after a crash simply runs again.
 
 Outcomes: success -> ``success`` with the handler's result; an expected failure (a
-GlimpseError) -> the handler's cleanup, then ``failure`` with the message; a store outage
+GlimpseError), or running longer than ``tasks.time_limit_seconds`` -> the handler's
+cleanup, then ``failure`` with the message; a store outage
 -> back to ``pending`` with a growing delay, up to ``tasks.max_attempts``; shutdown -> back
 to ``pending`` at once so another runner takes over without waiting for the lease.
 """
@@ -29,7 +30,7 @@ import anyio
 
 from glimpse.core.errors import GlimpseError, IntegrityError, StoreUnavailable
 from glimpse.models.tables import Task
-from glimpse.resolvers import sweep
+from glimpse.resolvers import redact, sweep
 from glimpse.resolvers import task_queue as queue
 from glimpse.resolvers.deps import Deps
 
@@ -172,9 +173,21 @@ class Runner:
             "task %s (%s) attempt %d claimed by %s", task.id, task.type, task.attempts, self.worker
         )
         lost = asyncio.Event()
+        limit = self.deps.settings.tasks.time_limit_seconds
         async with self._keep_lease(task, lost):
             try:
-                result = await handler.run(self.deps, task, _Reporter(self.deps, task, self.worker))
+                async with asyncio.timeout(limit if limit > 0 else None) as clock:
+                    result = await handler.run(
+                        self.deps, task, _Reporter(self.deps, task, self.worker)
+                    )
+            except TimeoutError:
+                if clock.expired():
+                    message = f"the task exceeded its time limit of {limit} s"
+                else:
+                    log.exception("task %s (%s) failed unexpectedly", task.id, task.type)
+                    message = "internal error: TimeoutError"
+                await self._fail(handler, task, message)
+                return
             except asyncio.CancelledError:
                 if not lost.is_set():
                     with anyio.CancelScope(shield=True):
@@ -185,13 +198,13 @@ class Runner:
                 return
             except IntegrityError as exc:
                 # Corrupt data stays corrupt: retrying would only copy it again.
-                await self._fail(handler, task, exc.message)
+                await self._fail(handler, task, exc.message, exc)
                 return
             except StoreUnavailable as exc:
                 await self._retry_or_fail(handler, task, exc)
                 return
             except GlimpseError as exc:
-                await self._fail(handler, task, exc.message)
+                await self._fail(handler, task, exc.message, exc)
                 return
             except Exception as exc:
                 log.exception("task %s (%s) failed unexpectedly", task.id, task.type)
@@ -201,7 +214,12 @@ class Runner:
             return
         await queue.complete(self.deps, task.id, self.worker, "success", result=result or {})
 
-    async def _fail(self, handler: Handler, task: Task, message: str) -> None:
+    async def _fail(
+        self, handler: Handler, task: Task, message: str, exc: GlimpseError | None = None
+    ) -> None:
+        """``message`` is what task and image readers see; ``exc``'s details are logged."""
+        if exc is not None:
+            redact.log_failure(f"task {task.id} ({task.type})", exc, task.request_id)
         try:
             await handler.failed(self.deps, task, message)
         except Exception:
@@ -210,7 +228,7 @@ class Runner:
 
     async def _retry_or_fail(self, handler: Handler, task: Task, exc: GlimpseError) -> None:
         if task.attempts >= self.deps.settings.tasks.max_attempts:
-            await self._fail(handler, task, exc.message)
+            await self._fail(handler, task, exc.message, exc)
             return
         delay = min(300.0, 2.0**task.attempts)
         log.warning("task %s: %s; retrying in %.0f s", task.id, exc.message, delay)

@@ -4,6 +4,7 @@ pre-cached through /v2/cache, size-capped with LRU eviction, verified on the way
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from dataclasses import replace
@@ -37,6 +38,11 @@ async def listing(client: Client) -> dict:
 
 def cached_ids(state: dict) -> set[str]:
     return {c["image_id"] for c in state["cached_images"]}
+
+
+def cache_files(client: Client, image_id: str) -> list[Path]:
+    """The complete cached copies of an image (named ``<image_id>.<content key>``)."""
+    return sorted(client.settings.cache_dir.glob(f"{image_id}.*"))
 
 
 async def last_event(client: Client, image_id: str) -> events.ImageEvent:
@@ -84,7 +90,7 @@ async def test_first_download_fills_later_ones_hit(cached: Client) -> None:
     assert entry["image_id"] == image_id
     assert entry["size"] == len(data)
     assert entry["hits"] == 0
-    cache_file = cached.settings.cache_dir / image_id
+    [cache_file] = cache_files(cached, image_id)
     assert cache_file.stat().st_size == len(data)
     # Take the S3 object away: later downloads are served from the local copy.
     await cached.deps.stores.get("s3").delete(await s3_uri(cached, image_id))
@@ -125,7 +131,7 @@ async def test_lru_eviction_keeps_the_cache_under_its_cap(
     for name in ("a", "b", "a", "c"):  # b is now the least recently used
         await download(name)
     assert cached_ids(await listing(client)) == {ids["a"], ids["c"]}
-    assert not (client.settings.cache_dir / ids["b"]).exists()
+    assert cache_files(client, ids["b"]) == []
     big = await client.image_with_data(os.urandom(3 * MiB), store="s3")  # larger than the cap
     await client.http.get(f"/v2/images/{big}/file", headers=h)
     assert big not in cached_ids(await listing(client))
@@ -157,7 +163,7 @@ async def test_prune_and_clear(client_factory: MakeClient) -> None:
     assert (
         await client.http.delete(f"/v2/cache/{ids[2]}", headers=client.admin)
     ).status_code == 204
-    assert not (client.settings.cache_dir / ids[2]).exists()
+    assert cache_files(client, ids[2]) == []
     missing = "00000000-0000-4000-8000-000000000000"
     assert (
         await client.http.delete(f"/v2/cache/{missing}", headers=client.admin)
@@ -185,7 +191,7 @@ async def test_admin_precaches_through_the_queue(cached: Client) -> None:
     state = await wait_cached(cached, image_id)
     assert cached_ids(state) == {image_id}
     assert state["queued_images"] == []
-    assert (cached.settings.cache_dir / image_id).read_bytes() == data
+    assert [p.read_bytes() for p in cache_files(cached, image_id)] == [data]
     r = await cached.http.post(
         "/v2/images", json={"disk_format": "raw", "container_format": "bare"}, headers=cached.auth()
     )
@@ -231,12 +237,12 @@ async def test_clean_removes_invalid_and_stalled_files(cached: Client) -> None:
 async def test_deleted_images_leave_the_cache(cached: Client) -> None:
     image_id = await cached.image_with_data(b"soon gone", store="s3")
     await cached.http.get(f"/v2/images/{image_id}/file", headers=cached.auth())
-    assert (cached.settings.cache_dir / image_id).exists()
+    assert len(cache_files(cached, image_id)) == 1
     assert (
         await cached.http.delete(f"/v2/images/{image_id}", headers=cached.auth())
     ).status_code == 204
     assert cached_ids(await listing(cached)) == set()
-    assert not (cached.settings.cache_dir / image_id).exists()
+    assert cache_files(cached, image_id) == []
 
 
 def causes(exc: BaseException | None) -> list[BaseException]:
@@ -274,7 +280,7 @@ async def test_corrupt_data_never_enters_the_cache(cached: Client) -> None:
     assert any(isinstance(e, IntegrityError) for e in causes(failure.value))
     assert len(received) < len(data)  # the client never saw a complete (corrupt) body
     assert cached_ids(await listing(cached)) == set()
-    assert not (cached.settings.cache_dir / image_id).exists()
+    assert cache_files(cached, image_id) == []
     assert (cached.settings.cache_dir / "invalid" / image_id).exists()
     event = await last_event(cached, image_id)
     assert event.action == "integrity_error"
@@ -288,3 +294,57 @@ async def test_corrupt_data_never_enters_the_cache(cached: Client) -> None:
     assert state["queued_images"] == []
     event = await last_event(cached, image_id)
     assert (event.action, event.changes["where"]) == ("integrity_error", "prefetch")
+
+
+async def _finished(client: Client, task_id: str) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        r = await client.http.get(f"/v2/tasks/{task_id}", headers=client.admin)
+        if r.json()["status"] in ("success", "failure"):
+            return dict(r.json())
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not finish")
+
+
+async def _download(client: Client, image_id: str) -> tuple[bytes, str]:
+    r = await client.http.get(f"/v2/images/{image_id}/file", headers=client.auth())
+    assert r.status_code == 200, r.text
+    return r.content, r.headers["content-md5"]
+
+
+@pytest.mark.parametrize("api", ["rest", "graphql"])
+async def test_a_resized_image_is_never_served_from_its_old_copy(
+    cached: Client, qemu_img: str, api: str
+) -> None:
+    """Finding 7: the cache was keyed by image id, so after a resize the old bytes (once
+    truncated, with the new Content-MD5) were served. Copies are named by content now."""
+    data = os.urandom(MiB)
+    image_id = await cached.image_with_data(data, store="s3")
+    body, md5 = await _download(cached, image_id)  # fills the cache
+    assert body == data
+    [old_copy] = cache_files(cached, image_id)
+    if api == "rest":
+        r = await cached.http.post(
+            f"/v2/images/{image_id}/actions", json={"resize": 2 * MiB}, headers=cached.auth()
+        )
+        task_id = r.json()["task_id"]
+    else:
+        q = "mutation($id: ID!, $s: BigInt!) { resizeImage(id: $id, size: $s) { id } }"
+        r = await cached.http.post(
+            "/graphql",
+            json={"query": q, "variables": {"id": image_id, "s": 2 * MiB}},
+            headers=cached.auth(),
+        )
+        task_id = r.json()["data"]["resizeImage"]["id"]
+    assert (await _finished(cached, task_id))["status"] == "success"
+    shown = (await cached.http.get(f"/v2/images/{image_id}", headers=cached.auth())).json()
+    for _ in range(2):  # the first fills the cache again, the second is served from it
+        body, md5 = await _download(cached, image_id)
+        assert body == data + bytes(MiB)
+        assert len(body) == shown["size"] == 2 * MiB
+        assert md5 == shown["checksum"]
+        assert hashlib.md5(body, usedforsecurity=False).hexdigest() == md5
+    [new_copy] = cache_files(cached, image_id)
+    assert new_copy != old_copy
+    assert new_copy.read_bytes() == body
+    assert (await listing(cached))["cached_images"][0]["hits"] == 1

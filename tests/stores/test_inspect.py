@@ -130,11 +130,31 @@ async def test_raw_data_claimed_raw(images: Images) -> None:
     assert inspection.virtual_size == path.stat().st_size
 
 
-async def test_claiming_raw_for_qcow2_uses_byte_count(images: Images) -> None:
-    path = images.create("a.qcow2", "qcow2")
+@pytest.mark.parametrize("case", ["qcow2", "vmdk-sparse", "vhdx", "vdi", "vpc"])
+async def test_claiming_raw_for_a_container_format_is_refused(images: Images, case: str) -> None:
+    """Glance only warns here; a raw-declared qcow2 is how probing attacks start."""
+    inspection = await inspect(ACCEPTED[case][0](images))
+    with pytest.raises(UnsupportedMediaType, match="does not match disk_format raw"):
+        inspection.verdict("raw")
+
+
+async def test_claiming_raw_for_raw_layouts_uses_byte_count(images: Images) -> None:
+    """An ISO or a partitioned disk is a raw block device to its consumers."""
+    path = iso_gpt_hybrid(images)
     inspection = await inspect(path)
-    assert inspection.detected_format == "qcow2"
     assert inspection.verdict("raw") == path.stat().st_size
+
+
+async def test_other_containers_get_safety_checks_only(images: Images) -> None:
+    safe = await inspect(images.create("a.qcow2", "qcow2"))
+    assert safe.verdict("raw", "ovf") is None
+    assert safe.verdict("vmdk", "ova") is None
+    unsafe = await inspect(backing(images))
+    for container in ("ovf", "ova", "docker", "compressed", "bare"):
+        with pytest.raises(UnsupportedMediaType, match="backing_file"):
+            unsafe.verdict("raw", container)
+    with pytest.raises(UnsupportedMediaType, match="backing_file"):
+        unsafe.verdict(None)  # staged before the formats were set
 
 
 @pytest.mark.parametrize(
@@ -147,9 +167,11 @@ async def test_mismatch_is_rejected(images: Images, case: str, claimed: str) -> 
         inspection.verdict(claimed)
 
 
-async def test_not_inspected_disk_formats_pass(images: Images) -> None:
+async def test_not_inspected_disk_formats_must_not_be_a_known_one(images: Images) -> None:
+    assert (await inspect(random_raw(images))).verdict("ami") is None
     inspection = await inspect(images.create("a.qcow2", "qcow2"))
-    assert inspection.verdict("ami") is None
+    with pytest.raises(UnsupportedMediaType, match="does not match disk_format ami"):
+        inspection.verdict("ami")
 
 
 def backing(images: Images) -> Path:

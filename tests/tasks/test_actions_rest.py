@@ -209,12 +209,21 @@ async def test_resize_qcow2(
 async def test_resize_failure_keeps_original_and_missing_qemu_is_clear(
     http: httpx.AsyncClient, settings: Settings, app: Starlette, qemu_img: str, tmp_path: Path
 ) -> None:
-    # A "raw" image whose bytes are a qcow2 header: qemu-img never gets to see it.
+    # A "raw" image whose bytes are a qcow2 header is refused on upload; one stored before
+    # that rule existed still never reaches qemu-img.
     src = tmp_path / "liar.qcow2"
     await _qemu_create(qemu_img, src)
     h = headers(settings)
     data = src.read_bytes()
-    img = await _active(http, h, data, disk_format="raw")
+    refused = await create_image(http, h, disk_format="raw")
+    r = await http.put(
+        f"/v2/images/{refused['id']}/file",
+        content=data,
+        headers={**h, "Content-Type": "application/octet-stream"},
+    )
+    assert r.status_code == 415
+    img = await create_image(http, h, disk_format="raw")
+    await _plant_legacy(app, img["id"], data)
     task = await _resize(http, settings, h, img["id"], 32 * MiB)
     assert task["status"] == "failure"
     assert "refusing to resize" in task["message"]
@@ -264,6 +273,26 @@ async def test_copy_of_corrupted_data_fails_and_is_logged(
     bad = [e for e in events if e["action"] == "integrity_error"]
     assert bad
     assert bad[0]["changes"]["field"] == "checksum"
+
+
+async def _plant_legacy(app: Starlette, image_id: str, data: bytes) -> None:
+    """Make ``image_id`` active with ``data`` the way an older release without format
+    inspection would have stored it (store blob, location row, checksums)."""
+    from glimpse.models.tables import Image, ImageLocation
+
+    deps = app.state.deps
+    store = deps.stores.default
+
+    async def chunks() -> Any:
+        yield data
+
+    blob = await store.put(f"{image_id}-legacy", chunks())
+    async with deps.db.begin() as s:
+        image = await s.get(Image, image_id)
+        image.status, image.size, image.checksum = "active", len(data), md5(data)
+        image.os_hash_algo, image.os_hash_value = "sha512", img_hash(data)
+        s.add(image)
+        s.add(ImageLocation(image_id=image_id, store=store.name, url=blob.uri, meta={}))
 
 
 def _corrupt(root: Path, content: bytes) -> None:

@@ -92,18 +92,29 @@ async def test_glance_direct(http: httpx.AsyncClient, settings: Settings) -> Non
 
 
 async def test_glance_direct_refused_format_goes_back_to_queued(
-    http: httpx.AsyncClient, settings: Settings
+    http: httpx.AsyncClient, settings: Settings, file_server: tuple[str, Any]
 ) -> None:
+    """Staged data is inspected as it arrives; data refused at import (here: downloaded)
+    sends the image back to queued with the failed store recorded."""
     h = headers(settings)
     img = await create_image(http, h, disk_format="qcow2")
-    await http.put(
+    r = await http.put(
         f"/v2/images/{img['id']}/stage",
         content=b"not a qcow2" * 100,
         headers={**h, "Content-Type": "application/octet-stream"},
     )
+    assert r.status_code == 415
+    assert "does not match disk_format" in r.text
+    assert (await _show(http, h, img["id"]))["status"] == "queued"
+    assert list((Path(settings.stores[0].options["path"]) / "staging").glob("*")) == []
     r = await http.post(
         f"/v2/images/{img['id']}/import", json={"method": {"name": "glance-direct"}}, headers=h
     )
+    assert r.status_code == 409  # nothing staged
+    base, root = file_server
+    (root / "not.qcow2").write_bytes(b"not a qcow2" * 100)
+    body = {"method": {"name": "web-download", "uri": f"{base}/not.qcow2"}}
+    r = await http.post(f"/v2/images/{img['id']}/import", json=body, headers=h)
     assert r.status_code == 202
     task = await _only_task(http, settings, h, img["id"])
     assert task["status"] == "failure"
