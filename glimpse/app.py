@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from glimpse.core.config import Settings, load_settings
 from glimpse.core.db import Database
 from glimpse.core.errors import GlimpseError
+from glimpse.edge.bodies import BodyLimitMiddleware
 from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.tokens import TokenVerifier
@@ -121,6 +122,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         app.state.startup_hooks.append(runner_hook)
     app.state.verifier = TokenVerifier(settings)  # also for WebSocket connection_init auth
+    # Inner to the request context (which rewrites /v2.N paths), so caps see final paths.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_limit=settings.max_json_body,
+        data_limit=settings.max_image_size,
+    )
     app.add_middleware(
         RequestContextMiddleware,
         verifier=app.state.verifier,

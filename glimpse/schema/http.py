@@ -33,6 +33,9 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from glimpse.core.config import GraphQLSettings
+from glimpse.core.errors import InvalidInput, PayloadTooLarge
+from glimpse.edge import jsonwire
+from glimpse.edge.bodies import read_body
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.persisted import PersistedQueries, PersistedQueryError
 
@@ -167,15 +170,15 @@ class GraphQLHTTP:
             raise RequestError(
                 415, "POST bodies must be application/json", "UNSUPPORTED_MEDIA_TYPE"
             )
-        raw = await request.body()
-        if len(raw) > self.settings_max_body(request):
-            raise RequestError(413, "Request body too large", "PAYLOAD_TOO_LARGE")
-        if not raw.strip():
-            raise RequestError(400, "The request body is empty")
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise RequestError(400, f"The body is not valid JSON: {exc}") from exc
+            raw = await read_body(request, self.settings_max_body(request))
+            if not raw.strip():
+                raise RequestError(400, "The request body is empty")
+            data = jsonwire.loads(raw)
+        except PayloadTooLarge as exc:
+            raise RequestError(413, exc.message, "PAYLOAD_TOO_LARGE") from exc
+        except InvalidInput as exc:
+            raise RequestError(400, exc.message) from exc
         if not isinstance(data, dict):
             raise RequestError(400, "The body must be a JSON object (batching is not supported)")
         return data
@@ -249,9 +252,9 @@ def _format_error(error: GraphQLError) -> dict[str, Any]:
 
 def _json_param(name: str, raw: str) -> Any:
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError(400, f"The {name} parameter is not valid JSON") from exc
+        return jsonwire.loads(raw, what=f"the {name} parameter")
+    except InvalidInput as exc:
+        raise RequestError(400, exc.message) from exc
 
 
 def _check_types(params: dict[str, Any]) -> None:
