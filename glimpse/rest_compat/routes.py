@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from glimpse.core.config import Settings
 from glimpse.core.errors import InvalidInput, Unauthenticated
+from glimpse.edge.urls import base_url
 from glimpse.rest_compat import (
     actions,
     cache,
@@ -194,10 +195,7 @@ def _has_body(request: Request) -> bool:
 
 
 def versions_body(request: Request) -> dict[str, object]:
-    base = request.app.state.deps.settings.public_url.rstrip("/") or str(request.base_url).rstrip(
-        "/"
-    )
-    href = f"{base}/v2/"
+    href = base_url(request.scope, request.app.state.deps.settings.public_url) + "/v2/"
     listed = advertised(request.app.state.deps.settings)
     entries = [
         {

@@ -10,6 +10,7 @@ from glimpse.core.context import RequestContext
 from glimpse.core.errors import InvalidInput, UnsupportedMediaType
 from glimpse.edge import jsonwire
 from glimpse.edge.bodies import has_body, read_body
+from glimpse.edge.urls import base_url
 from glimpse.resolvers.deps import Deps
 
 
@@ -56,7 +57,5 @@ def _check_media_type(request: Request, media_types: tuple[str, ...]) -> None:
 
 
 def absolute(request: Request, path: str) -> str:
-    base = deps_of(request).settings.public_url.rstrip("/")
-    if not base:
-        base = str(request.base_url).rstrip("/")
-    return f"{base}{path}"
+    """``path`` as an absolute URL of this service (see glimpse.edge.urls: never ``Host``)."""
+    return base_url(request.scope, deps_of(request).settings.public_url) + path
