@@ -266,11 +266,12 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     project = claims.get("project", claims.get("project_id")) or None
     if project is not None and not isinstance(project, str):
         raise Unauthenticated("Invalid token: 'project' must be a string")
-    iat = claims.get("iat")
+    iat, exp = claims.get("iat"), claims.get("exp")
     return Principal(
         user_id=sub,
         project_id=project,
         roles=frozenset(r.strip().lower() for r in roles if r.strip()),
         account=sub if claims.get("acct") == "local" else None,
         issued_at=iat if isinstance(iat, int) else None,
+        expires_at=int(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None,
     )

@@ -43,6 +43,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 GET_OPS = frozenset({OperationType.QUERY})
 POST_OPS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+TOO_LONG = "QUERY_TOO_LARGE"
 
 
 class RequestError(Exception):
@@ -188,14 +189,33 @@ class GraphQLHTTP:
         deps = getattr(request.app.state, "deps", None) if "app" in request.scope else None
         return deps.settings.max_json_body if deps is not None else 1024 * 1024
 
+    def admit(self, query: str | None, extensions: dict[str, Any] | None) -> str:
+        """The document to run: persisted queries resolved (and ``persisted_only``
+        enforced), sizes capped before anything parses it. The one gate of HTTP and
+        WebSocket operations; raises :class:`RequestError` or
+        :class:`PersistedQueryError`."""
+        limit = self.settings.max_query_bytes
+        if query is not None and len(query) > limit:
+            raise RequestError(413, f"The document is longer than {limit} characters", TOO_LONG)
+        resolved = self.persisted.resolve(query, extensions)
+        if resolved is None:
+            raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST")
+        return resolved
+
+    def admit_websocket(self, payload: dict[str, Any]) -> str | dict[str, Any]:
+        """:meth:`admit` for a ``subscribe`` payload: the document, or the error to send."""
+        try:
+            _check_types(payload)
+            return self.admit(payload.get("query"), payload.get("extensions"))
+        except (RequestError, PersistedQueryError) as exc:
+            return {"message": exc.message, "extensions": {"code": exc.code}}
+
     async def _execute(self, request: Request, media: str, params: dict[str, Any]) -> Response:
         try:
-            query = self.persisted.resolve(params.get("query"), params.get("extensions"))
+            query = self.admit(params.get("query"), params.get("extensions"))
         except PersistedQueryError as exc:
             status = exc.status if media == JSON else 400
             raise RequestError(status, exc.message, exc.code) from exc
-        if query is None:
-            raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST")
         allowed = GET_OPS if request.method == "GET" else POST_OPS
         try:
             result = await self.schema.execute(

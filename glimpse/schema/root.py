@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from starlette.requests import Request
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.extensions import (
     MaxAliasesLimiter,
     ParserCache,
@@ -18,16 +15,9 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types.unset import UNSET, UnsetType
 
 from glimpse.core.config import GraphQLSettings
-from glimpse.core.context import RequestContext
-from glimpse.core.errors import GlimpseError, Unauthenticated
-from glimpse.policy.identity import identify
-from glimpse.resolvers.accounts import account_token_valid
-from glimpse.resolvers.deps import Deps
 from glimpse.schema.accounts import AccountMutation
-from glimpse.schema.context import GraphQLContext
 from glimpse.schema.cost import CostLimiter, StaticRules
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.fastpath import FastLeafExecutionContext
@@ -42,6 +32,7 @@ from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.stores import StoreMutation, StoreQuery
 from glimpse.schema.tasks import Subscription, Task, TaskMutationMixin, TaskQueryMixin
 from glimpse.schema.types import Image
+from glimpse.schema.websocket import GlimpseGraphQL
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
@@ -95,41 +86,9 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
     )
 
 
-class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
-    """Strawberry's ASGI app with our context: caller, dependencies and loaders."""
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Any = None
-    ) -> GraphQLContext:
-        deps: Deps = request.app.state.deps
-        rctx: RequestContext = request.scope["glimpse.ctx"]
-        err: GlimpseError | None = request.scope.get("glimpse.auth_error")
-        return GraphQLContext(
-            deps=deps, request_ctx=rctx, auth_error=err, request=request, response=response
-        )
-
-    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
-        """Browsers cannot set headers on a WebSocket: a subscription client may send its
-        credentials in the ``connection_init`` payload instead (``Authorization`` or
-        ``X-Auth-Token``, as in HTTP headers)."""
-        params = {str(k): str(v) for k, v in (context.connection_params or {}).items()}
-        if any(k.lower() in ("authorization", "x-auth-token") for k in params):
-            verifier = context.request.app.state.verifier
-            try:
-                principal = await identify(params, verifier, trusted_proxy=False)
-                if not await account_token_valid(context.deps, principal):
-                    raise Unauthenticated("Token revoked: sign in again")
-            except GlimpseError as exc:
-                context.auth_error = exc
-            else:
-                context.auth_error = None
-                context.request_ctx = RequestContext(
-                    principal=principal, request_id=context.request_ctx.request_id
-                )
-        return cast(UnsetType, UNSET)
-
-
 def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTTP:
     """``/graphql``: our GraphQL-over-HTTP endpoint; WebSockets go to strawberry's app."""
     schema = build_schema(settings, page_default)
-    return GraphQLHTTP(schema, settings, websocket_app=GlimpseGraphQL(schema, graphql_ide=None))
+    http = GraphQLHTTP(schema, settings)
+    http.websocket_app = GlimpseGraphQL(schema, settings, gate=http)
+    return http
