@@ -89,9 +89,11 @@ class Task:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Task | None:
-        """Federation entity lookup; unknown or invisible ids resolve to null."""
+        """Federation entity lookup; unknown or invisible ids resolve to null.
+        Anonymous callers get UNAUTHENTICATED, as REST answers 401."""
+        ctx = info.context.caller()
         try:
-            row = await tasks.get_task(info.context.deps, info.context.caller(), str(id))
+            row = await tasks.get_task(info.context.deps, ctx, str(id))
         except GlimpseError:
             return None
         return cls(row=row)
