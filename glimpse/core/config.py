@@ -138,8 +138,8 @@ class GraphQLSettings:
     # within cache_total_bytes of query text per process (see glimpse.schema.documents).
     max_query_bytes: int = 64 * 1024
     max_tokens: int = 5000
-    cache_query_bytes: int = 8 * 1024
-    cache_total_bytes: int = 4 * 1024 * 1024
+    cache_query_bytes: int = 16 * 1024
+    cache_total_bytes: int = 1024 * 1024
     # WebSocket: operations in flight per connection, connections per caller (user and
     # project, or client address when anonymous; per server process), and how often a
     # quiet subscription re-checks that its caller may still see what it watches.

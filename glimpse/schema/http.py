@@ -37,13 +37,13 @@ from glimpse.core.errors import InvalidInput, PayloadTooLarge
 from glimpse.edge import jsonwire
 from glimpse.edge.bodies import read_body
 from glimpse.schema.context import GraphQLContext
+from glimpse.schema.documents import DocumentRefused, check_text
 from glimpse.schema.persisted import PersistedQueries, PersistedQueryError
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 GET_OPS = frozenset({OperationType.QUERY})
 POST_OPS = frozenset({OperationType.QUERY, OperationType.MUTATION})
-TOO_LONG = "QUERY_TOO_LARGE"
 
 
 class RequestError(Exception):
@@ -194,12 +194,16 @@ class GraphQLHTTP:
         enforced), sizes capped before anything parses it. The one gate of HTTP and
         WebSocket operations; raises :class:`RequestError` or
         :class:`PersistedQueryError`."""
-        limit = self.settings.max_query_bytes
-        if query is not None and len(query) > limit:
-            raise RequestError(413, f"The document is longer than {limit} characters", TOO_LONG)
-        resolved = self.persisted.resolve(query, extensions)
-        if resolved is None:
-            raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST")
+        try:
+            if query is not None:
+                check_text(query, self.settings.max_query_bytes)
+            resolved = self.persisted.resolve(query, extensions)
+            if resolved is None:
+                raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST")
+            check_text(resolved, self.settings.max_query_bytes)
+        except DocumentRefused as exc:
+            status = 413 if exc.code == "QUERY_TOO_LARGE" else 400
+            raise RequestError(status, exc.message, exc.code) from exc
         return resolved
 
     def admit_websocket(self, payload: dict[str, Any]) -> str | dict[str, Any]:

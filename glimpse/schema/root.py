@@ -7,18 +7,14 @@ from typing import Any
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
 from strawberry.schema.config import StrawberryConfig
 
 from glimpse.core.config import GraphQLSettings
 from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.cost import CostLimiter, StaticRules
+from glimpse.schema.documents import CachedDocuments, DocumentCache
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.http import GraphQLHTTP
@@ -66,11 +62,11 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
         *(() if settings.introspection else (NoSchemaIntrospectionCustomRule,)),
     )
+    documents = DocumentCache(settings.cache_query_bytes, settings.cache_total_bytes)
     extensions: list[Any] = [
         ErrorCodes,
-        partial(ParserCache, maxsize=512),
         partial(StaticRules, rules),
-        partial(ValidationCache, maxsize=512),
+        partial(CachedDocuments, documents, settings.max_tokens),
         partial(CostLimiter, max_cost=settings.max_cost, default_page=page_default),
     ]
     if settings.tracing:
