@@ -9,7 +9,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.conftest import LiveServer, _empty_pg, start_server, stop_server
@@ -42,9 +41,3 @@ def live_db(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     finally:
         stop_server(server)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def server_rss(server: LiveServer) -> int:
-    """Resident bytes of the server and its worker processes together."""
-    top = psutil.Process(server.process.pid)
-    return sum(p.memory_info().rss for p in [top, *top.children(recursive=True)])

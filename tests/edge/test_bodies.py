@@ -10,8 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import LiveServer
-from tests.edge.conftest import server_rss
+from tests.conftest import LiveServer, server_rss
 from tests.edge.rawhttp import MiB, head, stream_until_answered
 
 HUGE = 256 * MiB
