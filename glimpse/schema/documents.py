@@ -24,7 +24,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    StringValueNode,
+    ValidationRule,
+    parse,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -156,3 +164,18 @@ class CachedDocuments(SchemaExtension):
                 ctx.query, ctx.schema._schema, ctx.graphql_document, ctx.validation_rules
             )
         yield
+
+
+class PlainTextLiterals(ValidationRule):
+    """String literals in a document must not contain NUL: PostgreSQL cannot store it, and
+    no value of this API needs it (variables get the same check as every JSON body)."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        if "\x00" in node.value:
+            self.report_error(
+                GraphQLError(
+                    "String values must not contain NUL characters",
+                    node,
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            )

@@ -14,7 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from glimpse.core.config import GraphQLSettings
 from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.cost import CostLimiter, StaticRules
-from glimpse.schema.documents import CachedDocuments, DocumentCache
+from glimpse.schema.documents import CachedDocuments, DocumentCache, PlainTextLiterals
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.fastpath import FastLeafExecutionContext
 from glimpse.schema.http import GraphQLHTTP
@@ -61,6 +61,7 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
         *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
         *(() if settings.introspection else (NoSchemaIntrospectionCustomRule,)),
+        PlainTextLiterals,
     )
     documents = DocumentCache(settings.cache_query_bytes, settings.cache_total_bytes)
     extensions: list[Any] = [
