@@ -59,6 +59,15 @@ class AuthSettings:
     policy_profile: str = "glance"
     policy_overrides: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # An empty audience switched audience checks off: any token of the issuer (or the
+        # service's own download links, whose audience is "<audience>#<action>") would
+        # pass as a bearer token of this service.
+        if not self.audience.strip():
+            raise InvalidInput(
+                "auth.audience must not be empty: tokens must name this service as audience"
+            )
+
 
 @dataclass(frozen=True)
 class QuotaSettings:

@@ -230,6 +230,8 @@ class TokenVerifier:
             raise Unauthenticated(_message(exc)) from exc
         except (TypeError, ValueError) as exc:  # a key of the wrong type for ``alg``
             raise Unauthenticated("Token does not match the signing key type") from exc
+        if "tgt" in claims:  # a signed link (glimpse.policy.links) is never a bearer token
+            raise Unauthenticated("A signed link is not a bearer token")
         return claims
 
 

@@ -45,6 +45,15 @@ def test_unknown_settings_are_refused(tmp_path: Path) -> None:
         load_settings(env={"GLIMPSE_DATA_DIR": str(tmp_path)})
 
 
+def test_empty_audience_is_refused(tmp_path: Path) -> None:
+    """Finding 11: ``auth.audience = ""`` silently switched audience checks off."""
+    (tmp_path / "glimpse.toml").write_text('[auth]\naudience = ""\n')
+    with pytest.raises(InvalidInput, match="audience must not be empty"):
+        load_settings(env={"GLIMPSE_DATA_DIR": str(tmp_path)})
+    with pytest.raises(InvalidInput, match="audience must not be empty"):
+        load_settings(env={"GLIMPSE_AUTH_AUDIENCE": " "}, overrides={"data_dir": str(tmp_path)})
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "glimpse", *args],
