@@ -24,6 +24,7 @@ from glimpse.core.config import Settings, load_settings
 from glimpse.core.db import Database
 from glimpse.core.errors import GlimpseError
 from glimpse.edge.bodies import BodyLimitMiddleware
+from glimpse.edge.headers import SecurityHeadersMiddleware
 from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.tokens import TokenVerifier
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         app.state.startup_hooks.append(runner_hook)
     app.state.verifier = TokenVerifier(settings)  # also for WebSocket connection_init auth
+    app.add_middleware(SecurityHeadersMiddleware)
     # Inner to the request context (which rewrites /v2.N paths), so caps see final paths.
     app.add_middleware(
         BodyLimitMiddleware,

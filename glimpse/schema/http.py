@@ -36,6 +36,7 @@ from glimpse.core.config import GraphQLSettings
 from glimpse.core.errors import InvalidInput, PayloadTooLarge
 from glimpse.edge import jsonwire
 from glimpse.edge.bodies import read_body
+from glimpse.edge.headers import content_security_policy, inline_hashes
 from glimpse.schema.context import GraphQLContext
 from glimpse.schema.documents import DocumentRefused, check_text
 from glimpse.schema.persisted import PersistedQueries, PersistedQueryError
@@ -115,6 +116,7 @@ class GraphQLHTTP:
         self.persisted = PersistedQueries(settings)
         self.websocket_app = websocket_app
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if settings.graphiql else ""
+        self.ide_headers = {"Content-Security-Policy": ide_policy(self.ide_html)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and self.websocket_app is not None:
@@ -133,7 +135,7 @@ class GraphQLHTTP:
                 {"Allow": "GET, POST"},
             )
         if self._wants_ide(request):
-            return HTMLResponse(self.ide_html)
+            return HTMLResponse(self.ide_html, headers=self.ide_headers)
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return _response(
@@ -267,6 +269,20 @@ class GraphQLHTTP:
             auth_error=scope.get("glimpse.auth_error"),
             request=request,
         )
+
+
+IDE_ASSETS = "https://unpkg.com"
+
+
+def ide_policy(html: str) -> str:
+    """GraphiQL's page: its pinned assets (with subresource integrity) from the CDN it names,
+    its own inline script and style by hash, nothing else; never framed."""
+    return content_security_policy(
+        script_src=(IDE_ASSETS, *inline_hashes(html, "script")),
+        style_src=(IDE_ASSETS, *inline_hashes(html, "style")),
+        font_src=(IDE_ASSETS, "data:"),
+        img_src=(IDE_ASSETS,),
+    )
 
 
 def _format_error(error: GraphQLError) -> dict[str, Any]:
