@@ -24,6 +24,7 @@ from glimpse.core.config import Settings, load_settings
 from glimpse.core.db import Database
 from glimpse.core.errors import GlimpseError
 from glimpse.edge.bodies import BodyLimitMiddleware
+from glimpse.edge.framing import RequestHeadMiddleware
 from glimpse.edge.headers import SecurityHeadersMiddleware
 from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         minor_versions=rest_routes.advertised_minors(settings),
         account_check=partial(accounts.account_token_valid, deps),
     )
+    app.add_middleware(RequestHeadMiddleware)  # outermost: refused heads go no further
     return app
 
 

@@ -22,9 +22,11 @@ from typing import Any
 import orjson
 
 from glimpse.core.errors import InvalidInput
+from glimpse.core.values import INT64_MAX, INT64_MIN, check_text
+
+__all__ = ["INT64_MAX", "INT64_MIN", "check_number", "check_text", "check_value", "loads"]
 
 MAX_DEPTH = 64
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def loads(raw: bytes | bytearray | memoryview | str, *, what: str = "request body") -> Any:
@@ -65,14 +67,3 @@ def check_number(value: int | float, *, what: str = "request body") -> None:
     integers too large for 64 bits into floats)."""
     if not INT64_MIN <= value <= INT64_MAX:
         raise InvalidInput(f"A number in {what} is outside the 64-bit integer range")
-
-
-def check_text(text: str, *, what: str = "request body") -> None:
-    """Text must be valid Unicode without NUL characters."""
-    if "\x00" in text:
-        raise InvalidInput(f"Text in {what} must not contain NUL characters")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInput(f"Text in {what} is not valid Unicode (lone surrogate)") from exc
