@@ -63,7 +63,8 @@ def _field_values(f: q.FieldFilter) -> None:
 
 
 def _integer(name: str, value: Any) -> int | None:
-    """The integer a filter value stands for (None: not a number; the compiler decides)."""
+    """The integer the compiler would bind for a filter value (it applies ``int()``), or
+    None when it is not one (the compiler then refuses it itself)."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, float):
@@ -72,10 +73,10 @@ def _integer(name: str, value: Any) -> int | None:
         return int(value)
     if isinstance(value, int):
         return value
-    text = str(value).strip()
-    if text.lstrip("+-").isdigit() and text.isascii():
-        return int(text)
-    return None
+    try:
+        return int(str(value))  # what the compiler does: "+5", " 7 ", "1_000" all count
+    except ValueError:
+        return None
 
 
 def _values(name: str, values: Any) -> None:
