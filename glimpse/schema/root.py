@@ -9,9 +9,13 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.info import Info as StrawberryInfo
 
 from glimpse.core.config import GraphQLSettings
+from glimpse.core.errors import GlimpseError, InvalidInput
+from glimpse.core.values import check_text
 from glimpse.schema.accounts import AccountMutation
 from glimpse.schema.cost import CostLimiter, StaticRules
 from glimpse.schema.documents import CachedDocuments, DocumentCache, PlainTextLiterals
@@ -43,12 +47,57 @@ class Mutation(
     pass
 
 
+# Federation entities and their key fields (``@key(fields: ...)``): the only shape a
+# representation may have.
+ENTITY_KEYS: dict[str, tuple[str, ...]] = {
+    "Image": ("id",),
+    "Task": ("id",),
+    "MetadefNamespace": ("namespace",),
+}
+
+
+def clean_representation(rep: Any) -> dict[str, Any]:
+    """A representation reduced to ``__typename`` and its type's key fields, or
+    InvalidInput: an unknown type, a missing or non-string key was an internal error in
+    strawberry's entity dispatch (a KeyError or a bad keyword argument)."""
+    if not isinstance(rep, dict):
+        raise InvalidInput("An entity representation must be an object")
+    name = rep.get("__typename")
+    keys = ENTITY_KEYS.get(name) if isinstance(name, str) else None
+    if keys is None:
+        raise InvalidInput(f"Unknown entity type in representation: {name!r}")
+    clean: dict[str, Any] = {"__typename": name}
+    for key in keys:
+        value = rep.get(key)
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} representations need the key '{key}' as a string")
+        check_text(value, what="an entity key")
+        clean[key] = value
+    return clean
+
+
 class GlimpseSchema(strawberry.federation.Schema):
     """Strawberry logs every error, client mistakes included; ErrorCodes logs the unexpected
     ones with their request id, so the default logging is switched off."""
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         return None
+
+    def entities_resolver(
+        self, info: StrawberryInfo, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Each representation checked (:func:`clean_representation`) before strawberry
+        dispatches it; a bad one is an INVALID_INPUT error at its own index."""
+        # (strawberry builds the _entities field from this signature: keep its types)
+        results: list[Any] = []
+        for rep in representations:
+            try:
+                clean = clean_representation(rep)
+            except GlimpseError as exc:
+                results.append(exc)
+                continue
+            results.extend(super().entities_resolver(info, [FederationAny(clean)]))
+        return results
 
 
 def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25) -> GlimpseSchema:
