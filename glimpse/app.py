@@ -23,6 +23,9 @@ from starlette.staticfiles import StaticFiles
 from glimpse.core.config import Settings, load_settings
 from glimpse.core.db import Database
 from glimpse.core.errors import GlimpseError
+from glimpse.edge.bodies import BodyLimitMiddleware
+from glimpse.edge.framing import RequestHeadMiddleware
+from glimpse.edge.headers import SecurityHeadersMiddleware
 from glimpse.middleware import RequestContextMiddleware
 from glimpse.policy.rules import Policy
 from glimpse.policy.token_cache import CachingVerifier
@@ -127,6 +130,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.verifier = CachingVerifier(
         TokenVerifier(settings), leeway=settings.auth.leeway_seconds
     )
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Inner to the request context (which rewrites /v2.N paths), so caps see final paths.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_limit=settings.max_json_body,
+        data_limit=settings.max_image_size,
+    )
     app.add_middleware(
         RequestContextMiddleware,
         verifier=app.state.verifier,
@@ -134,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         minor_versions=rest_routes.advertised_minors(settings),
         account_check=partial(accounts.account_token_valid, deps),
     )
+    app.add_middleware(RequestHeadMiddleware)  # outermost: refused heads go no further
     return app
 
 

@@ -9,10 +9,13 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from glimpse.core.config import Settings, load_settings
+from glimpse.core.errors import GlimpseError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -68,8 +71,45 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+ADMIN_TOKEN_FILE = "admin-token"
+ADMIN_TOKEN_TTL = 86400
+
+
+def admin_token_file(settings: Settings) -> Path:
+    """``<data_dir>/admin-token``: a 24-hour admin token, readable by its owner only.
+
+    Written when absent or no longer valid (expired, expiring within the hour, or signed
+    with a secret that changed), otherwise left as it is: starting the server does not mint
+    a new credential each time, and never prints one where logs and terminals keep it.
+    ``glimpse token`` mints tokens on request.
+    """
+    from glimpse.policy.tokens import TokenVerifier, mint_token
+
+    path = settings.data_dir / ADMIN_TOKEN_FILE
+    try:
+        principal = TokenVerifier(settings).verify(path.read_text().strip())
+        if principal.expires_at is not None and principal.expires_at > time.time() + 3600:
+            os.chmod(path, 0o600)
+            return path
+    except (OSError, GlimpseError):
+        pass
+    token = mint_token(
+        settings,
+        user="admin",
+        project="admin",
+        roles=["admin", "member", "reader"],
+        ttl=ADMIN_TOKEN_TTL,
+    )
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    os.replace(tmp, path)
+    return path
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from glimpse.policy.tokens import external_issuer, mint_token
+    from glimpse.policy.tokens import external_issuer
 
     settings = _settings(args)
     # Migrate in a child process: the server's supervisor then never imports the ORM stack,
@@ -86,17 +126,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, value in (("host", settings.host), ("port", settings.port), ("workers", workers)):
         os.environ[f"GLIMPSE_{name.upper()}"] = str(value)
     picked = "as configured" if settings.workers > 0 else "one per CPU; --workers N to choose"
-    token = "(none: tokens come from the external issuer)"
+    where = "(none: tokens come from the external issuer)"
     if not external_issuer(settings):
-        token = mint_token(
-            settings, user="admin", project="admin", roles=["admin", "member", "reader"], ttl=86400
-        )
+        where = f"in {admin_token_file(settings).resolve()} (owner only; more: glimpse token)"
     base = f"http://{settings.host}:{settings.port}"
     print(
         f"Glimpse on {base}\n  GraphiQL: {base}/graphql\n  Console:  {base}/ui/\n"
         f"  Glance v2: {base}/v2/images\n  data dir: {settings.data_dir.resolve()}\n"
         f"  workers:  {workers} ({picked})\n"
-        f"  admin token (24 h): {token}",
+        f"  admin token: {where}",
         flush=True,
     )
     if args.server == "uvicorn":

@@ -39,5 +39,7 @@ else
 fi
 
 if [ "$MODE" = test ] && [ -f tests/js/package.json ]; then
-  (cd tests/js && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; })
+  # Also when the lock file changed since the last install (npm writes its own copy).
+  (cd tests/js && { [ node_modules/.package-lock.json -nt package-lock.json ] ||
+    npm ci --no-audit --no-fund --loglevel=error; })
 fi

@@ -285,6 +285,14 @@ def start_server(
     return LiveServer(url=url, data_dir=data_dir, settings=settings, process=proc)
 
 
+def server_rss(server: LiveServer) -> int:
+    """Resident bytes of a live server and its worker processes together."""
+    import psutil
+
+    top = psutil.Process(server.process.pid)
+    return sum(p.memory_info().rss for p in [top, *top.children(recursive=True)])
+
+
 def stop_server(server: LiveServer) -> None:
     server.process.terminate()
     try:

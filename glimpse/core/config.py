@@ -71,6 +71,15 @@ class AuthSettings:
     policy_profile: str = "glance"
     policy_overrides: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # An empty audience switched audience checks off: any token of the issuer (or the
+        # service's own download links, whose audience is "<audience>#<action>") would
+        # pass as a bearer token of this service.
+        if not self.audience.strip():
+            raise InvalidInput(
+                "auth.audience must not be empty: tokens must name this service as audience"
+            )
+
 
 @dataclass(frozen=True)
 class QuotaSettings:
@@ -153,6 +162,19 @@ class GraphQLSettings:
     persisted_only: bool = False
     apq: bool = True
     apq_cache_size: int = 1000
+    # Documents are refused before parsing past this many characters or lexer tokens;
+    # parse and validation results are cached only for documents up to cache_query_bytes,
+    # within cache_total_bytes of query text per process (see glimpse.schema.documents).
+    max_query_bytes: int = 64 * 1024
+    max_tokens: int = 5000
+    cache_query_bytes: int = 16 * 1024
+    cache_total_bytes: int = 1024 * 1024
+    # WebSocket: operations in flight per connection, connections per caller (user and
+    # project, or client address when anonymous; per server process), and how often a
+    # quiet subscription re-checks that its caller may still see what it watches.
+    max_subscriptions_per_connection: int = 20
+    max_connections_per_caller: int = 10
+    subscription_recheck_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ class Principal:
     # Set for tokens issued by a local-account login: revocable (see resolvers.accounts).
     account: str | None = None
     issued_at: int | None = None
-    # When the credential stops being valid (epoch seconds), if it says so.
+    # When the credential stops being valid (epoch seconds; None: no expiry known). Long-lived
+    # uses of one credential (subscriptions, download links) end with it.
     expires_at: int | None = None
 
     @property

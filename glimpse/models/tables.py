@@ -224,6 +224,17 @@ class LoginThrottle(SQLModel, table=True):
     expires_at: datetime = Field(default_factory=utcnow, sa_type=DateTime())
 
 
+class UsedLink(SQLModel, table=True):
+    """A signed link already redeemed: links are single-use (glimpse.resolvers.links).
+    Rows are kept until the link would have expired anyway, then purged."""
+
+    __tablename__ = "used_links"
+    __table_args__ = (Index("ix_used_links_expires_at", "expires_at"),)
+
+    jti: str = Field(sa_column=Column(String(64), primary_key=True))
+    expires_at: datetime = Field(sa_type=DateTime())
+
+
 metadata = SQLModel.metadata
 
 

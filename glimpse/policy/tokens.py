@@ -238,6 +238,8 @@ class TokenVerifier:
             raise Unauthenticated(_message(exc)) from exc
         except (TypeError, ValueError) as exc:  # a key of the wrong type for ``alg``
             raise Unauthenticated("Token does not match the signing key type") from exc
+        if "tgt" in claims:  # a signed link (glimpse.policy.links) is never a bearer token
+            raise Unauthenticated("A signed link is not a bearer token")
         return claims
 
 
@@ -281,5 +283,5 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         roles=frozenset(r.strip().lower() for r in roles if r.strip()),
         account=sub if claims.get("acct") == "local" else None,
         issued_at=iat if isinstance(iat, int) else None,
-        expires_at=exp if isinstance(exp, int) else None,
+        expires_at=int(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None,
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from glimpse.core.clock import utcnow
@@ -27,7 +28,7 @@ from glimpse.resolvers import events, images, qemu, quotas, text, transfer
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
-from glimpse.resolvers.task_queue import Progress, enqueue, wake
+from glimpse.resolvers.task_queue import TERMINAL, Progress, enqueue, wake
 
 COPIED_FIELDS = ("disk_format", "container_format", "min_disk", "min_ram", "os_hidden")
 
@@ -72,9 +73,9 @@ async def copy(deps: Deps, ctx: RequestContext, image_id: str, raw_target: Any) 
     store = deps.stores.get(target.store)
     if store.read_only:
         raise InvalidInput(f"Store {store.name} is read-only")
-    if target.uri is not None and await store.stat(target.uri) is not None:
-        raise Conflict(f"Something already exists at {target.uri}")
     async with deps.db.begin() as s:
+        if target.uri is not None:
+            await _reserve(s, deps, target)
         src, tgt = await images.load_visible(s, deps, ctx, image_id)
         deps.policy.enforce("download_image", ctx.principal, tgt)
         visibility = _copy_visibility(deps, ctx, src)
@@ -101,6 +102,29 @@ async def copy(deps: Deps, ctx: RequestContext, image_id: str, raw_target: Any) 
         events.record(s, ctx, new.id, "create", {"copy_of": src.id, "status": "importing"})
     wake(deps)
     return task.id, new.id
+
+
+async def _reserve(s: Any, deps: Deps, target: CopyTarget) -> None:
+    """A location chosen by URL is written by one copy only, and never over existing data.
+
+    Checked inside the accepting transaction, serialised per location (SQLite's writers
+    are serialised by BEGIN IMMEDIATE; PostgreSQL takes a transaction advisory lock on the
+    location), in this order: no unfinished copy task targets it, then nothing is stored
+    there. A copy publishes its blob before its task finishes, so one of the two checks
+    sees any earlier copy; two concurrent copies can no longer end up sharing one blob
+    (after which deleting either image broke the other).
+    """
+    if deps.db.is_postgres:
+        place = f"copy-target:{target.store}/{target.key}"
+        await s.exec(select(func.pg_advisory_xact_lock(func.hashtext(place))))
+    unfinished = await s.exec(
+        select(Task).where(Task.type == "copy", col(Task.status).not_in(TERMINAL))
+    )
+    for task in unfinished:
+        if (task.input.get("store"), task.input.get("key")) == (target.store, target.key):
+            raise Conflict(f"Copy task {task.id} is already writing to {target.uri}")
+    if await deps.stores.get(target.store).stat(target.uri or "") is not None:
+        raise Conflict(f"Something already exists at {target.uri}")
 
 
 def _copy_visibility(deps: Deps, ctx: RequestContext, src: Image) -> str:

@@ -30,6 +30,7 @@ from glimpse.models.tables import Image, ImageMember
 from glimpse.policy.rules import Target
 from glimpse.resolvers import image_rules as rules
 from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.list_checks import check_list_query
 
 
 @dataclass
@@ -210,6 +211,7 @@ async def list_images(
     """A page of visible images: filters, sort and keyset pagination compiled into one query
     (the page's relations come with it)."""
     deps.policy.enforce("get_images", ctx.principal)
+    check_list_query(query)  # values the database could not compare (list_checks)
     if query.member_status not in ("pending", "accepted", "rejected", "all"):
         raise InvalidInput(f"Invalid member_status: {query.member_status}")
     if query.visibility not in (None, "public", "private", "shared", "community", "all"):

@@ -34,7 +34,17 @@ def _name(value: Any, what: str, max_len: int) -> str:
     if len(value) > max_len:
         raise InvalidInput(f"'{what}' is longer than {max_len} characters")
     text.check(value, f"'{what}'")
+    path_segment(value, what)
     return value
+
+
+def path_segment(value: str, what: str) -> None:
+    """Metadef names are path segments of their own URLs (``/v2/metadefs/namespaces/{name}``):
+    ``.`` and ``..`` are rewritten by every HTTP client and proxy (a namespace named
+    ``..`` could never be read or deleted again), and a ``/`` cannot be told from the
+    path's own separators once decoded."""
+    if value in (".", "..") or "/" in value:
+        raise InvalidInput(f"'{what}' cannot be '.', '..' or contain '/': {value!r}")
 
 
 def _optional_text(values: dict[str, Any], key: str, max_len: int | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from glimpse.edge.headers import content_security_policy, inline_hashes
 from glimpse.rest_compat import schemas
 from glimpse.rest_compat.openapi_ops import OPERATIONS, REASONS, op
 from glimpse.rest_compat.responses import JSONResponse
@@ -203,7 +204,9 @@ async def document(request: Request) -> Response:
 
 
 async def docs_page(request: Request) -> Response:
-    return HTMLResponse(render_page(build()))
+    page = render_page(build())
+    policy = content_security_policy(style_src=inline_hashes(page, "style"))
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 
 def render_page(doc: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from glimpse.core.config import Settings
 from glimpse.core.errors import InvalidInput, Unauthenticated
+from glimpse.edge.urls import base_url
 from glimpse.rest_compat import (
     actions,
     cache,
@@ -157,7 +158,7 @@ def dispatcher(methods: dict[str, Endpoint]) -> Handler:
             return error_response(
                 request, 405, "The method is not allowed for this resource.", {"Allow": allow}
             )
-        _check_utf8(request)
+        _check_url(request)
         if endpoint.auth:
             _require_caller(request)
         if not endpoint.body and _has_body(request):
@@ -177,14 +178,18 @@ def _require_caller(request: Request) -> None:
         raise Unauthenticated("Authentication required")
 
 
-def _check_utf8(request: Request) -> None:
-    """Glance answers 400 to a path or query string that is not UTF-8 once unquoted."""
+def _check_url(request: Request) -> None:
+    """Glance answers 400 to a path or query string that is not UTF-8 once unquoted; a NUL
+    (``%00``) is refused too: no id, name, tag or filter of this API can hold it, and
+    PostgreSQL's text cannot store it."""
     raw_path = request.scope.get("raw_path") or b""
     for part in (raw_path, request.scope.get("query_string", b"")):
         try:
-            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            decoded = unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidInput("The request URL is not valid UTF-8.") from exc
+        if "\x00" in decoded:
+            raise InvalidInput("The request URL must not contain NUL characters (%00).")
 
 
 def _has_body(request: Request) -> bool:
@@ -195,10 +200,7 @@ def _has_body(request: Request) -> bool:
 
 
 def versions_body(request: Request) -> dict[str, object]:
-    base = request.app.state.deps.settings.public_url.rstrip("/") or str(request.base_url).rstrip(
-        "/"
-    )
-    href = f"{base}/v2/"
+    href = base_url(request.scope, request.app.state.deps.settings.public_url) + "/v2/"
     listed = advertised(request.app.state.deps.settings)
     entries = [
         {

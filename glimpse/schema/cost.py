@@ -5,7 +5,8 @@ thousand images, each with a hundred events. The cost here approximates the numb
 the server would resolve: every field costs 1 times the number of parents it is resolved for,
 and a field with a ``first``/``last`` argument (connections, ``events``) multiplies what is
 below it by that page size, or by its declared default, or by the server's default page size
-for connections. ``_entities`` multiplies by the number of representations.
+for connections. ``_entities`` costs the sum over its representations of what the
+selection costs for each one's ``__typename``.
 
 The check runs with the request's variables, so ``images(first: $n)`` is priced with the
 real ``$n``, not a worst case.
@@ -25,14 +26,19 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
+    NamedTypeNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
     get_named_type,
+    is_abstract_type,
 )
 from graphql.language import ValueNode
 from strawberry.extensions import SchemaExtension
@@ -41,7 +47,13 @@ PAGE_ARGS = ("first", "last")
 
 
 class CostCalculator:
-    """Prices one operation of a document against a schema."""
+    """Prices one operation of a document against a schema.
+
+    Under an abstract type (a union such as federation's ``_Entity``, an interface) a
+    selection costs what it costs for the most expensive concrete type, fragments with a
+    type condition counting only where they apply. ``_entities`` is priced per
+    representation, each for the type its ``__typename`` names.
+    """
 
     def __init__(
         self,
@@ -56,39 +68,81 @@ class CostCalculator:
 
     def operation(self, op: OperationDefinitionNode) -> int:
         root = self.schema.get_root_type(op.operation)
-        return self._selection_set(op.selection_set, root, set()) if root else 0
+        return self._selection_set(op.selection_set, root, frozenset()) if root else 0
 
-    def _selection_set(self, sel: SelectionSetNode | None, parent: Any, seen: set[str]) -> int:
+    def _selection_set(self, sel: SelectionSetNode | None, parent: Any, seen: Seen) -> int:
         if sel is None:
             return 0
+        if is_abstract_type(parent):
+            types = self.schema.get_possible_types(parent)
+            return max((self._concrete(sel, t, seen) for t in types), default=len(sel.selections))
+        return self._concrete(sel, parent, seen)
+
+    def _concrete(self, sel: SelectionSetNode, parent: Any, seen: Seen) -> int:
         return sum(self._field(node, parent, seen) for node in self._fields(sel, parent, seen))
 
-    def _fields(self, sel: SelectionSetNode, parent: Any, seen: set[str]) -> Iterator[FieldNode]:
-        """Fields of a selection set with fragments flattened (cycles are a validation error
-        of their own; ``seen`` just keeps this walk finite)."""
+    def _fields(self, sel: SelectionSetNode, parent: Any, seen: Seen) -> Iterator[FieldNode]:
+        """Fields of a selection set for the concrete type ``parent``, fragments flattened
+        where their type condition applies (cycles are a validation error of their own;
+        ``seen`` just keeps this walk finite)."""
         for node in sel.selections:
             if isinstance(node, FieldNode):
                 yield node
             elif isinstance(node, InlineFragmentNode):
-                yield from self._fields(node.selection_set, parent, seen)
+                if self._applies(node.type_condition, parent):
+                    yield from self._fields(node.selection_set, parent, seen)
             elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
                 frag = self.fragments.get(node.name.value)
-                if frag is not None:
+                if frag is not None and self._applies(frag.type_condition, parent):
                     yield from self._fields(frag.selection_set, parent, seen | {node.name.value})
 
-    def _field(self, node: FieldNode, parent: Any, seen: set[str]) -> int:
+    def _applies(self, condition: NamedTypeNode | None, parent: Any) -> bool:
+        if condition is None or not isinstance(parent, GraphQLObjectType):
+            return True
+        named = self.schema.get_type(condition.name.value)
+        if named is None or named is parent:
+            return named is parent
+        return is_abstract_type(named) and self.schema.is_sub_type(named, parent)
+
+    def _field(self, node: FieldNode, parent: Any, seen: Seen) -> int:
         fields = getattr(parent, "fields", None) or {}
         field_def: GraphQLField | None = fields.get(node.name.value)
         if field_def is None or node.selection_set is None:
-            return 1  # scalars, __typename, or an abstract parent priced as one value
+            return 1  # scalars, __typename, or an unknown field (a validation error)
         child = get_named_type(field_def.type)
+        if node.name.value == "_entities":
+            return 1 + self._entities(node, child, seen)
         below = self._selection_set(node.selection_set, child, seen)
         return 1 + self._multiplier(node, field_def) * below
 
+    def _entities(self, node: FieldNode, union: Any, seen: Seen) -> int:
+        """Each representation priced for its own type; unknown types at the dearest."""
+        args = {a.name.value: a.value for a in node.arguments or ()}
+        reps = self._representations(args.get("representations"))
+        prices: dict[str | None, int] = {}
+        total = 0
+        for typename in reps:
+            if typename not in prices:
+                named = self.schema.get_type(typename) if typename else None
+                target = named if isinstance(named, GraphQLObjectType) else union
+                prices[typename] = self._selection_set(node.selection_set, target, seen)
+            total += prices[typename]
+        return total
+
+    def _representations(self, value: ValueNode | None) -> list[str | None]:
+        """The ``__typename`` of each representation (``None`` where it is not a string)."""
+        if isinstance(value, ListValueNode):
+            return [_literal_typename(v) for v in value.values]
+        if isinstance(value, VariableNode):
+            self.used_variables = True
+            reps = self.variables.get(value.name.value)
+            if isinstance(reps, list):
+                return [_typename(r) for r in reps]
+            return [None]
+        return [_literal_typename(value)] if value is not None else []
+
     def _multiplier(self, node: FieldNode, field_def: GraphQLField) -> int:
         args = {a.name.value: a.value for a in node.arguments or ()}
-        if node.name.value == "_entities" and "representations" in args:
-            return max(1, self._list_len(args["representations"]))
         for name in PAGE_ARGS:
             if name in args:
                 value = self._int(args[name])
@@ -111,14 +165,21 @@ class CostCalculator:
             return v if isinstance(v, int) and not isinstance(v, bool) else None
         return None
 
-    def _list_len(self, value: ValueNode) -> int:
-        if isinstance(value, ListValueNode):
-            return len(value.values)
-        if isinstance(value, VariableNode):
-            self.used_variables = True
-            v = self.variables.get(value.name.value)
-            return len(v) if isinstance(v, list) else 1
-        return 1
+
+Seen = frozenset[str]
+
+
+def _typename(rep: Any) -> str | None:
+    name = rep.get("__typename") if isinstance(rep, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _literal_typename(value: ValueNode) -> str | None:
+    if isinstance(value, ObjectValueNode):
+        for f in value.fields:
+            if f.name.value == "__typename" and isinstance(f.value, StringValueNode):
+                return f.value.value
+    return None
 
 
 def operation_cost(

@@ -33,7 +33,12 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from glimpse.core.config import GraphQLSettings
+from glimpse.core.errors import InvalidInput, PayloadTooLarge
+from glimpse.edge import jsonwire
+from glimpse.edge.bodies import read_body
+from glimpse.edge.headers import content_security_policy, inline_hashes
 from glimpse.schema.context import GraphQLContext
+from glimpse.schema.documents import DocumentRefused, check_text
 from glimpse.schema.executor import Executor
 from glimpse.schema.persisted import PersistedQueries, PersistedQueryError
 
@@ -118,6 +123,7 @@ class GraphQLHTTP:
         self.persisted = PersistedQueries(settings)
         self.websocket_app = websocket_app
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if settings.graphiql else ""
+        self.ide_headers = {"Content-Security-Policy": ide_policy(self.ide_html)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and self.websocket_app is not None:
@@ -136,7 +142,7 @@ class GraphQLHTTP:
                 {"Allow": "GET, POST"},
             )
         if self._wants_ide(request):
-            return HTMLResponse(self.ide_html)
+            return HTMLResponse(self.ide_html, headers=self.ide_headers)
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return _response(
@@ -174,15 +180,15 @@ class GraphQLHTTP:
             raise RequestError(
                 415, "POST bodies must be application/json", "UNSUPPORTED_MEDIA_TYPE"
             )
-        raw = await request.body()
-        if len(raw) > self.settings_max_body(request):
-            raise RequestError(413, "Request body too large", "PAYLOAD_TOO_LARGE")
-        if not raw.strip():
-            raise RequestError(400, "The request body is empty")
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise RequestError(400, f"The body is not valid JSON: {exc}") from exc
+            raw = await read_body(request, self.settings_max_body(request))
+            if not raw.strip():
+                raise RequestError(400, "The request body is empty")
+            data = jsonwire.loads(raw)
+        except PayloadTooLarge as exc:
+            raise RequestError(413, exc.message, "PAYLOAD_TOO_LARGE") from exc
+        except InvalidInput as exc:
+            raise RequestError(400, exc.message) from exc
         if not isinstance(data, dict):
             raise RequestError(400, "The body must be a JSON object (batching is not supported)")
         return data
@@ -192,14 +198,37 @@ class GraphQLHTTP:
         deps = getattr(request.app.state, "deps", None) if "app" in request.scope else None
         return deps.settings.max_json_body if deps is not None else 1024 * 1024
 
+    def admit(self, query: str | None, extensions: dict[str, Any] | None) -> str:
+        """The document to run: persisted queries resolved (and ``persisted_only``
+        enforced), sizes capped before anything parses it. The one gate of HTTP and
+        WebSocket operations; raises :class:`RequestError` or
+        :class:`PersistedQueryError`."""
+        try:
+            if query is not None:
+                check_text(query, self.settings.max_query_bytes)
+            resolved = self.persisted.resolve(query, extensions)
+            if resolved is None:
+                raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST")
+            check_text(resolved, self.settings.max_query_bytes)
+        except DocumentRefused as exc:
+            status = 413 if exc.code == "QUERY_TOO_LARGE" else 400
+            raise RequestError(status, exc.message, exc.code) from exc
+        return resolved
+
+    def admit_websocket(self, payload: dict[str, Any]) -> str | dict[str, Any]:
+        """:meth:`admit` for a ``subscribe`` payload: the document, or the error to send."""
+        try:
+            _check_types(payload)
+            return self.admit(payload.get("query"), payload.get("extensions"))
+        except (RequestError, PersistedQueryError) as exc:
+            return {"message": exc.message, "extensions": {"code": exc.code}}
+
     async def _execute(self, request: Request, media: str, params: dict[str, Any]) -> Response:
         try:
-            query = self.persisted.resolve(params.get("query"), params.get("extensions"))
+            query = self.admit(params.get("query"), params.get("extensions"))
         except PersistedQueryError as exc:
             status = exc.status if media == JSON else 400
             raise RequestError(status, exc.message, exc.code) from exc
-        if query is None:
-            raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST")
         allowed = GET_OPS if request.method == "GET" else POST_OPS
         try:
             result = await self._run(request, query, params, allowed)
@@ -266,6 +295,20 @@ class GraphQLHTTP:
         )
 
 
+IDE_ASSETS = "https://unpkg.com"
+
+
+def ide_policy(html: str) -> str:
+    """GraphiQL's page: its pinned assets (with subresource integrity) from the CDN it names,
+    its own inline script and style by hash, nothing else; never framed."""
+    return content_security_policy(
+        script_src=(IDE_ASSETS, *inline_hashes(html, "script")),
+        style_src=(IDE_ASSETS, *inline_hashes(html, "style")),
+        font_src=(IDE_ASSETS, "data:"),
+        img_src=(IDE_ASSETS,),
+    )
+
+
 def _format_error(error: GraphQLError) -> dict[str, Any]:
     out: dict[str, Any] = error.formatted  # type: ignore[assignment]
     return out
@@ -273,9 +316,9 @@ def _format_error(error: GraphQLError) -> dict[str, Any]:
 
 def _json_param(name: str, raw: str) -> Any:
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError(400, f"The {name} parameter is not valid JSON") from exc
+        return jsonwire.loads(raw, what=f"the {name} parameter")
+    except InvalidInput as exc:
+        raise RequestError(400, exc.message) from exc
 
 
 def _check_types(params: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import strawberry
 from glimpse.core.errors import InvalidInput
 from glimpse.models import query as q
 from glimpse.resolvers import images
+from glimpse.schema import cursors
 from glimpse.schema.context import Info
 from glimpse.schema.image_args import ImageIdArg
 from glimpse.schema.image_filters import (
@@ -132,9 +133,9 @@ def _page_args(
         if first is not None or after is not None:
             raise InvalidInput("Use first/after or last/before, not both")
         n = default if last is None else last
-        return n, q.Keyset.decode(before) if before else None, True
+        return n, cursors.decode(before) if before else None, True
     n = default if first is None else first
-    return n, q.Keyset.decode(after) if after else None, False
+    return n, cursors.decode(after) if after else None, False
 
 
 FilterArg = Annotated[

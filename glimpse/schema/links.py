@@ -10,10 +10,10 @@ from glimpse.resolvers import links
 from glimpse.schema.context import Info
 
 
-@strawberry.type(description="A signed, short-lived download URL for one image.")
+@strawberry.type(description="A signed, short-lived, single-use download URL for one image.")
 class DownloadLink:
     url: str = strawberry.field(
-        description="Path relative to the service root; GET it without credentials."
+        description="Path relative to the service root; GET it once, without credentials."
     )
     expires_at: datetime = strawberry.field(description="After this time the URL is refused.")
 
@@ -21,7 +21,8 @@ class DownloadLink:
 @strawberry.type
 class LinkMutation:
     @strawberry.mutation(
-        description="Sign a one-minute download URL for an image (same checks as a download)."
+        description="Sign a single-use download URL for an image (same checks as a download), "
+        "valid for a minute and never longer than the credential that asked for it."
     )
     async def create_download_link(self, info: Info, id: strawberry.ID) -> DownloadLink:
         link = await links.create_download_link(info.context.deps, info.context.caller(), str(id))

@@ -197,7 +197,9 @@ class MetadefNamespace:
 
     @classmethod
     async def resolve_reference(cls, info: Info, namespace: str) -> MetadefNamespace | None:
-        """Federation entity lookup; unknown or unreadable namespaces resolve to null."""
+        """Federation entity lookup; unknown or unreadable namespaces resolve to null.
+        Anonymous callers get UNAUTHENTICATED, as REST answers 401."""
+        info.context.caller()
         rec = await info.context.loaders.metadef_namespaces.load(namespace)
         return cls(rec=rec) if rec is not None else None
 

@@ -12,10 +12,10 @@ import strawberry
 from strawberry.types.unset import UNSET
 
 from glimpse.core.errors import InvalidInput, NotFound
-from glimpse.models.query import Keyset
 from glimpse.resolvers import metadef_checks as checks
 from glimpse.resolvers import metadef_items as items
 from glimpse.resolvers import metadefs
+from glimpse.schema import cursors
 from glimpse.schema.context import Info
 from glimpse.schema.images import PageInfo, SortDirection
 from glimpse.schema.metadef_types import (
@@ -93,7 +93,7 @@ class MetadefQuery:
             sort_dir=sort.direction.value if sort else "desc",
             visibility=f.visibility.value if f.visibility else None,
             resource_types=tuple(f.resource_types or ()),
-            after=Keyset.decode(after) if after else None,
+            after=cursors.decode(after) if after else None,
         )
         page = await metadefs.list_namespaces(deps, ctx, query)
         edges = [

@@ -8,8 +8,8 @@ Two sources of known hashes:
   API: nothing else runs, which locks the schema surface down to what the clients use;
 - automatic persisted queries (Apollo APQ): a client first sends only the hash, gets
   ``PERSISTED_QUERY_NOT_FOUND``, then sends hash and query once; later requests send the hash
-  alone. Registered queries live in a bounded per-process LRU (a worker that has not seen a
-  hash just asks the client for the text again).
+  alone. Registered queries live in a per-process LRU bounded by count and by bytes of
+  query text (a worker that has not seen a hash just asks the client for the text again).
 
 The wire format is Apollo's: ``extensions.persistedQuery = {"version": 1, "sha256Hash": h}``.
 """
@@ -63,8 +63,9 @@ class PersistedQueries:
         self.registry = load_registry(settings.persisted_queries_file)
         self.only = settings.persisted_only
         self.apq = settings.apq and not settings.persisted_only
-        self.size = settings.apq_cache_size
+        self.size, self.budget = settings.apq_cache_size, settings.cache_total_bytes
         self.cache: OrderedDict[str, str] = OrderedDict()
+        self.bytes = 0
 
     def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
         """The query text to execute (``None`` when neither text nor hash was sent)."""
@@ -111,8 +112,11 @@ class PersistedQueries:
             )
         if not self.apq:
             raise PersistedQueryError("PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported")
-        self.cache[h] = query
+        if h not in self.cache:
+            self.cache[h] = query
+            self.bytes += len(query)
         self.cache.move_to_end(h)
-        while len(self.cache) > self.size:
-            self.cache.popitem(last=False)
+        while len(self.cache) > self.size or self.bytes > self.budget:
+            _, old = self.cache.popitem(last=False)
+            self.bytes -= len(old)
         return query

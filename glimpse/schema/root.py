@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from starlette.requests import Request
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types.unset import UNSET, UnsetType
+from strawberry.types.info import Info as StrawberryInfo
 
 from glimpse.core.config import GraphQLSettings
-from glimpse.core.context import RequestContext
-from glimpse.core.errors import GlimpseError, Unauthenticated
-from glimpse.policy.identity import identify
-from glimpse.resolvers.accounts import account_token_valid
-from glimpse.resolvers.deps import Deps
+from glimpse.core.errors import GlimpseError, InvalidInput
+from glimpse.core.values import check_text
 from glimpse.schema.accounts import AccountMutation
-from glimpse.schema.context import GraphQLContext
 from glimpse.schema.cost import CostLimiter, StaticRules
+from glimpse.schema.documents import CachedDocuments, DocumentCache, PlainTextLiterals
 from glimpse.schema.errors import ErrorCodes
 from glimpse.schema.executor import Executor
 from glimpse.schema.fastpath import FastLeafExecutionContext
@@ -44,6 +34,7 @@ from glimpse.schema.scalars import SCALAR_MAP
 from glimpse.schema.stores import StoreMutation, StoreQuery
 from glimpse.schema.tasks import Subscription, Task, TaskMutationMixin, TaskQueryMixin
 from glimpse.schema.types import Image
+from glimpse.schema.websocket import GlimpseGraphQL
 
 
 @strawberry.type(description="Read operations of the Glimpse image service.")
@@ -58,6 +49,35 @@ class Mutation(
     pass
 
 
+# Federation entities and their key fields (``@key(fields: ...)``): the only shape a
+# representation may have.
+ENTITY_KEYS: dict[str, tuple[str, ...]] = {
+    "Image": ("id",),
+    "Task": ("id",),
+    "MetadefNamespace": ("namespace",),
+}
+
+
+def clean_representation(rep: Any) -> dict[str, Any]:
+    """A representation reduced to ``__typename`` and its type's key fields, or
+    InvalidInput: an unknown type, a missing or non-string key was an internal error in
+    strawberry's entity dispatch (a KeyError or a bad keyword argument)."""
+    if not isinstance(rep, dict):
+        raise InvalidInput("An entity representation must be an object")
+    name = rep.get("__typename")
+    keys = ENTITY_KEYS.get(name) if isinstance(name, str) else None
+    if keys is None:
+        raise InvalidInput(f"Unknown entity type in representation: {name!r}")
+    clean: dict[str, Any] = {"__typename": name}
+    for key in keys:
+        value = rep.get(key)
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} representations need the key '{key}' as a string")
+        check_text(value, what="an entity key")
+        clean[key] = value
+    return clean
+
+
 class GlimpseSchema(strawberry.federation.Schema):
     """Strawberry logs every error, client mistakes included; ErrorCodes logs the unexpected
     ones with their request id, so the default logging is switched off. ``static_rules`` are
@@ -67,6 +87,22 @@ class GlimpseSchema(strawberry.federation.Schema):
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         return None
+
+    def entities_resolver(
+        self, info: StrawberryInfo, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Each representation checked (:func:`clean_representation`) before strawberry
+        dispatches it; a bad one is an INVALID_INPUT error at its own index."""
+        # (strawberry builds the _entities field from this signature: keep its types)
+        results: list[Any] = []
+        for rep in representations:
+            try:
+                clean = clean_representation(rep)
+            except GlimpseError as exc:
+                results.append(exc)
+                continue
+            results.extend(super().entities_resolver(info, [FederationAny(clean)]))
+        return results
 
 
 def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25) -> GlimpseSchema:
@@ -79,12 +115,13 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
         *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
         *(() if settings.introspection else (NoSchemaIntrospectionCustomRule,)),
+        PlainTextLiterals,
     )
+    documents = DocumentCache(settings.cache_query_bytes, settings.cache_total_bytes)
     extensions: list[Any] = [
         ErrorCodes,
-        partial(ParserCache, maxsize=512),
         partial(StaticRules, rules),
-        partial(ValidationCache, maxsize=512),
+        partial(CachedDocuments, documents, settings.max_tokens),
         partial(CostLimiter, max_cost=settings.max_cost, default_page=page_default),
     ]
     if settings.tracing:
@@ -102,40 +139,6 @@ def build_schema(settings: GraphQLSettings | None = None, page_default: int = 25
     return schema
 
 
-class GlimpseGraphQL(GraphQL[GraphQLContext, None]):
-    """Strawberry's ASGI app with our context: caller, dependencies and loaders."""
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Any = None
-    ) -> GraphQLContext:
-        deps: Deps = request.app.state.deps
-        rctx: RequestContext = request.scope["glimpse.ctx"]
-        err: GlimpseError | None = request.scope.get("glimpse.auth_error")
-        return GraphQLContext(
-            deps=deps, request_ctx=rctx, auth_error=err, request=request, response=response
-        )
-
-    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
-        """Browsers cannot set headers on a WebSocket: a subscription client may send its
-        credentials in the ``connection_init`` payload instead (``Authorization`` or
-        ``X-Auth-Token``, as in HTTP headers)."""
-        params = {str(k): str(v) for k, v in (context.connection_params or {}).items()}
-        if any(k.lower() in ("authorization", "x-auth-token") for k in params):
-            verifier = context.request.app.state.verifier
-            try:
-                principal = await identify(params, verifier, trusted_proxy=False)
-                if not await account_token_valid(context.deps, principal):
-                    raise Unauthenticated("Token revoked: sign in again")
-            except GlimpseError as exc:
-                context.auth_error = exc
-            else:
-                context.auth_error = None
-                context.request_ctx = RequestContext(
-                    principal=principal, request_id=context.request_ctx.request_id
-                )
-        return cast(UnsetType, UNSET)
-
-
 def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTTP:
     """``/graphql``: our GraphQL-over-HTTP endpoint; WebSockets go to strawberry's app."""
     schema = build_schema(settings, page_default)
@@ -147,6 +150,6 @@ def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTT
             max_cost=settings.max_cost,
             default_page=page_default,
         )
-    return GraphQLHTTP(
-        schema, settings, websocket_app=GlimpseGraphQL(schema, graphql_ide=None), executor=executor
-    )
+    http = GraphQLHTTP(schema, settings, executor=executor)
+    http.websocket_app = GlimpseGraphQL(schema, settings, gate=http)
+    return http

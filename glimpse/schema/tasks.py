@@ -89,9 +89,11 @@ class Task:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Task | None:
-        """Federation entity lookup; unknown or invisible ids resolve to null."""
+        """Federation entity lookup; unknown or invisible ids resolve to null.
+        Anonymous callers get UNAUTHENTICATED, as REST answers 401."""
+        ctx = info.context.caller()
         try:
-            row = await tasks.get_task(info.context.deps, info.context.caller(), str(id))
+            row = await tasks.get_task(info.context.deps, ctx, str(id))
         except GlimpseError:
             return None
         return cls(row=row)
@@ -206,17 +208,29 @@ class ImageStatusChange:
 
 @strawberry.type(description="Live updates, over WebSocket (graphql-transport-ws).")
 class Subscription:
-    @strawberry.subscription(description="A task as it progresses; ends when it finishes.")
+    @strawberry.subscription(
+        description="A task as it progresses; ends when it finishes or the caller may no "
+        "longer see it (task gone, credential expired or revoked)."
+    )
     async def task_progress(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Task, None]:
-        async for row in watch.watch_task(info.context.deps, info.context.caller(), str(id)):
+        deps = info.context.deps
+        every = deps.settings.graphql.subscription_recheck_seconds
+        async for row in watch.watch_task(
+            deps, info.context.caller(), str(id), recheck_seconds=every
+        ):
             yield Task(row=row)
 
-    @strawberry.subscription(description="An image's status, then each change to it.")
+    @strawberry.subscription(
+        description="An image's status, then each change to it, as the caller's view of the "
+        "image log; ends when the caller may no longer see the image (made private, "
+        "membership removed, deleted) or the credential expires or is revoked."
+    )
     async def image_status(
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[ImageStatusChange, None]:
-        ctx = info.context.caller()
-        async for ch in watch.watch_image(info.context.deps, ctx, str(id)):
+        ctx, deps = info.context.caller(), info.context.deps
+        every = deps.settings.graphql.subscription_recheck_seconds
+        async for ch in watch.watch_image(deps, ctx, str(id), recheck_seconds=every):
             ev = ch.event
             yield ImageStatusChange(
                 image_id=strawberry.ID(ch.image.id),

@@ -279,7 +279,9 @@ class Image:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Image | None:
-        """Federation entity lookup; unknown or invisible ids resolve to null. Batched."""
+        """Federation entity lookup; unknown or invisible ids resolve to null. Batched.
+        Anonymous callers get UNAUTHENTICATED, as REST answers 401."""
+        info.context.caller()
         record = await info.context.loaders.images.load(str(id))
         return cls(record.image, record) if record is not None else None
 

@@ -2,7 +2,8 @@
 
 The link (minted by the ``createDownloadLink`` mutation) replaces the bearer header a plain
 browser navigation cannot send; the browser then streams the file straight to disk with its
-own download manager and progress, and no page memory holds the image.
+own download manager and progress, and no page memory holds the image. A link works once
+(see glimpse.policy.links).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from glimpse.core.errors import Unauthenticated
-from glimpse.resolvers import data, links
+from glimpse.resolvers import links
 from glimpse.resolvers.deps import Deps
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -33,8 +34,7 @@ async def download(request: Request) -> Response:
     sig = request.query_params.get("sig", "")
     if not sig:
         raise Unauthenticated("Download links need their signature (sig)")
-    ctx = links.context_from_link(deps, image_id, sig, request.scope["glimpse.request_id"])
-    dl = await data.prepare_download(deps, ctx, image_id)
+    dl = await links.open_download(deps, image_id, sig, request.scope["glimpse.request_id"])
     if dl.store is None:
         return Response(status_code=204)
     name = filename_for(dl.image.name, image_id, dl.image.disk_format)

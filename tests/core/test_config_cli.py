@@ -46,6 +46,15 @@ def test_unknown_settings_are_refused(tmp_path: Path) -> None:
         load_settings(env={"GLIMPSE_DATA_DIR": str(tmp_path)})
 
 
+def test_empty_audience_is_refused(tmp_path: Path) -> None:
+    """Finding 11: ``auth.audience = ""`` silently switched audience checks off."""
+    (tmp_path / "glimpse.toml").write_text('[auth]\naudience = ""\n')
+    with pytest.raises(InvalidInput, match="audience must not be empty"):
+        load_settings(env={"GLIMPSE_DATA_DIR": str(tmp_path)})
+    with pytest.raises(InvalidInput, match="audience must not be empty"):
+        load_settings(env={"GLIMPSE_AUTH_AUDIENCE": " "}, overrides={"data_dir": str(tmp_path)})
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "glimpse", *args],
@@ -120,6 +129,46 @@ def test_serve_answers_healthz_and_serves_both_apis(tmp_path: Path) -> None:
         )
     finally:
         stop_server(server)
+
+
+def test_serve_writes_the_admin_token_once_and_never_prints_it(tmp_path: Path) -> None:
+    """Finding 11: every start printed a fresh 24-hour admin token (terminals, logs)."""
+    data = tmp_path / "data"
+    first = start_server(data)
+    stop_server(first)
+    token_file = data / "admin-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    token = token_file.read_text().strip()
+    principal = TokenVerifier(load_settings(env={}, overrides={"data_dir": str(data)})).verify(
+        token
+    )
+    assert principal.is_admin
+    second = start_server(data)
+    try:
+        r = httpx.get(f"{second.url}/v2/images", headers={"X-Auth-Token": token})
+        assert r.status_code == 200
+    finally:
+        stop_server(second)
+    assert token_file.read_text().strip() == token  # not minted again
+    for server in (first, second):
+        log = (tmp_path / f"server-{server.url.rsplit(':', 1)[1]}.log").read_text()
+        assert str(token_file.resolve()) in log
+        assert token not in log
+        assert "eyJ" not in log  # no JWT of any kind
+
+
+def test_expired_admin_token_is_replaced(tmp_path: Path) -> None:
+    from glimpse.cli import admin_token_file
+    from glimpse.policy.tokens import mint_token
+
+    settings = load_settings(env={}, overrides={"data_dir": str(tmp_path)})
+    old = mint_token(settings, user="admin", project="admin", roles=["admin"], ttl=60)
+    (tmp_path / "admin-token").write_text(old)
+    (tmp_path / "admin-token").chmod(0o644)
+    path = admin_token_file(settings)  # expiring within the hour: replaced
+    assert path.read_text().strip() != old
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert admin_token_file(settings).read_text() == path.read_text()  # valid: kept
 
 
 def test_store_sweep_command(tmp_path: Path) -> None:

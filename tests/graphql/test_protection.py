@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,36 @@ async def test_cost_multiplies_nested_lists_and_defaults(as_member: Client) -> N
     frag += " fragment N on Image { id name tags properties { key value } }"
     err = (await as_member.post(frag)).json()["errors"][0]
     assert err["extensions"]["cost"] == 1 + 150 * (1 + 6)
+
+
+ENTITIES = (
+    "query($r: [_Any!]!) { _entities(representations: $r) { __typename "
+    "... on Image { events(first: 100) { action } tasks { id } } "
+    "... on MetadefNamespace { namespace } } }"
+)
+
+
+@pytest.mark.graphql_settings(max_cost=20_000)
+async def test_entities_are_priced_per_representation(as_member: Client) -> None:
+    """Finding 11: ``_entities`` under the ``_Entity`` union cost 1 whatever it asked for;
+    3000 representations each asking for events and tasks were accepted."""
+    images = [{"__typename": "Image", "id": str(uuid.uuid4())} for _ in range(3000)]
+    r = await as_member.post(ENTITIES, {"r": images})
+    err = r.json()["errors"][0]
+    assert err["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
+    assert err["extensions"]["cost"] == 1 + 3000 * (1 + 1 + 100 * 1 + 1 + 1)
+    namespaces = [{"__typename": "MetadefNamespace", "namespace": f"N{i}"} for i in range(3000)]
+    cheap = (await as_member.post(ENTITIES, {"r": namespaces})).json()
+    assert "COST_LIMIT_EXCEEDED" not in str(cheap)  # 1 + 3000 * 2: a namespace asks for one field
+    few = [*images[:10], *namespaces[:10]]
+    body = (await as_member.post(ENTITIES, {"r": few})).json()
+    assert "errors" not in body, body
+    reps = ", ".join('{__typename: "Image", id: "x"}' for _ in range(400))
+    literal = (
+        "{ _entities(representations: [" + reps + "]) { ... on Image { events { action } } } }"
+    )
+    err = (await as_member.post(literal)).json()["errors"][0]
+    assert err["extensions"]["cost"] == 1 + 400 * (1 + 50)
 
 
 async def test_page_size_is_capped(as_member: Client) -> None:

@@ -95,9 +95,7 @@ IMAGE = """query($id: ID!) { image(id: $id) { id name status tags properties { k
 IMAGES = "{ images(first: 25) { pageInfo { hasNextPage endCursor } nodes { id name tags } } }"
 
 
-async def test_image_by_id_and_a_page_are_one_statement_each(
-    app: Any, as_member: Client
-) -> None:
+async def test_image_by_id_and_a_page_are_one_statement_each(app: Any, as_member: Client) -> None:
     ids = await _add_images(as_member, 0, 3)
     n, data = await _count(app, as_member, IMAGE, {"id": ids[1]})
     assert data["image"]["tags"] == ["common", "t1"]

@@ -84,6 +84,31 @@ async def test_create_query_and_entity(http: httpx.AsyncClient, callers: Callers
     assert types["data"]["metadefResourceTypes"] == [{"name": "OS::Glance::Image"}]
 
 
+async def test_anonymous_entities_are_refused_like_rest(
+    http: httpx.AsyncClient, callers: Callers
+) -> None:
+    """Finding 11: anonymous ``_entities`` returned public namespaces while REST answers
+    401; now every entity type answers UNAUTHENTICATED without a caller."""
+    assert "errors" not in await gql(http, callers.admin, CREATE, input=CPU_INPUT)
+    image = await gql(
+        http,
+        callers.admin,
+        'mutation { createImage(input: {name: "pub", visibility: PUBLIC}) { id } }',
+    )
+    image_id = image["data"]["createImage"]["id"]
+    entities = """query($id: ID!) { _entities(representations: [
+        {__typename: "MetadefNamespace", namespace: "Test::CPU"},
+        {__typename: "Image", id: $id}, {__typename: "Task", id: $id}]) {
+        ... on MetadefNamespace { namespace } ... on Image { name } ... on Task { id } } }"""
+    body = await gql(http, {}, entities, id=image_id)
+    assert body["data"]["_entities"] == [None, None, None]
+    assert codes(body) == ["UNAUTHENTICATED"] * 3
+    rest = await http.get("/v2/metadefs/namespaces/Test::CPU")
+    assert rest.status_code == 401
+    signed_in = await gql(http, callers.p1_reader, entities, id=image_id)
+    assert signed_in["data"]["_entities"][:2] == [{"namespace": "Test::CPU"}, {"name": "pub"}]
+
+
 async def test_connection_paging_filters(http: httpx.AsyncClient, callers: Callers) -> None:
     for i in range(5):
         inp: dict[str, Any] = {

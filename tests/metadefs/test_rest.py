@@ -95,7 +95,9 @@ async def test_create_validation(http: httpx.AsyncClient, callers: Callers) -> N
     for body in bad:
         r = await http.post(NS, json=body, headers=callers.admin)
         assert r.status_code == 400, body
-    r = await http.post(NS, content=b"{nope", headers=callers.admin)
+    r = await http.post(
+        NS, content=b"{nope", headers={**callers.admin, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     r = await _create(http, callers.admin, {"namespace": "Plain"})
     assert (r.json()["visibility"], r.json()["protected"]) == ("private", False)

@@ -156,7 +156,8 @@ async def test_login_disabled_without_local_accounts(settings: Settings, deps: D
 
 async def test_login_body_is_validated(http: httpx.AsyncClient) -> None:
     assert (await http.post("/v2/tokens", json={"name": "a"})).status_code == 400
-    assert (await http.post("/v2/tokens", content=b"[1]")).status_code == 400
+    json_type = {"Content-Type": "application/json"}
+    assert (await http.post("/v2/tokens", content=b"[1]", headers=json_type)).status_code == 400
     assert (await http.get("/v2/tokens")).status_code == 405
 
 

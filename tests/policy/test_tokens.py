@@ -105,6 +105,8 @@ HS_ATTACKS: dict[str, tuple[Callable[[Settings], str], str]] = {
     "alg_None": (lambda s: _none(s, "None"), "alg 'none'"),
     "rs256_in_embedded_mode": (_rsa_token, "algorithm 'RS256' is not accepted"),
     "garbage": (lambda s: "not.a.token", "malformed"),
+    # a signed link with the plain audience (as an empty audience setting used to allow)
+    "signed_link": (lambda s: _hs(s, tgt="some-image"), "signed link is not a bearer token"),
     "tampered_payload": (
         lambda s: ".".join(
             [_hs(s).split(".")[0], b64(json.dumps(claims(s, roles=["admin"])).encode()), "AAAA"]

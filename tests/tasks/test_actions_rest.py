@@ -3,6 +3,7 @@ a real qemu-img (raw and qcow2, checked with ``qemu-img info``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -99,6 +100,32 @@ async def test_copy_targets(http: httpx.AsyncClient, settings: Settings) -> None
     assert r.status_code == 409  # never overwrite what is there
     tasks = (await http.get(f"/v2/images/{new['id']}/tasks", headers=h)).json()["tasks"]
     assert [t["type"] for t in tasks] == ["copy"]
+
+
+async def test_concurrent_copies_to_one_location_never_share_a_blob(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Finding 11: two concurrent copies to the same chosen location both passed the
+    "nothing there yet" check, wrote one blob, and deleting either image broke the other."""
+    h = headers(settings)
+    first = await _active(http, h, os.urandom(MiB), name="first")
+    second = await _active(http, h, os.urandom(MiB), name="second")
+    target = (Path(settings.stores[1].options["path"]) / "race" / "same.img").resolve()
+    url = target.as_uri()
+    answers = await asyncio.gather(
+        *[_act(http, h, src["id"], {"copy": url}) for src in (first, second, first, second)]
+    )
+    accepted = [r for r in answers if r.status_code == 202]
+    assert len(accepted) == 1, [r.status_code for r in answers]
+    assert sorted(r.status_code for r in answers) == [202, 409, 409, 409]
+    task = await wait_task(http, settings, accepted[0].json()["task_id"])
+    assert task["status"] == "success", task
+    copy_id = accepted[0].json()["image_id"]
+    copy = (await http.get(f"/v2/images/{copy_id}", headers=h)).json()
+    assert (await http.get(f"/v2/images/{copy_id}/file", headers=h)).content == target.read_bytes()
+    assert copy["checksum"] == md5(target.read_bytes())
+    later = await _act(http, h, second["id"], {"copy": url})
+    assert later.status_code == 409  # and never over what is there now
 
 
 async def test_copy_refuses_anything_but_a_store(

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import httpx
+import jwt
 
 from glimpse.core.config import Settings
 from glimpse.core.context import Principal
@@ -92,3 +93,42 @@ async def test_link_needs_what_a_download_needs(
     image_id = await _image_with_data(http, tok, b"abc")
     stranger = await _gql(http, token(settings, "P2"), LINK, id=image_id)
     assert stranger["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_link_works_once(http: httpx.AsyncClient, settings: Settings) -> None:
+    """Finding 11: a link was replayable for its whole life (a copied URL, a proxy log)."""
+    tok = token(settings, "P1")
+    image_id = await _image_with_data(http, tok, b"abc")
+    url = (await _gql(http, tok, LINK, id=image_id))["data"]["createDownloadLink"]["url"]
+    assert (await http.get(url)).content == b"abc"
+    again = await http.get(url, headers={"Accept": "application/json"})
+    assert again.status_code == 401
+    assert "already used" in again.text
+
+
+async def test_link_dies_with_the_account_that_made_it(app: Any, http: httpx.AsyncClient) -> None:
+    """A link minted with a login token is revoked with that token (account removed)."""
+    from glimpse.resolvers import accounts
+
+    deps = app.state.deps
+    await accounts.add_user(deps, "carol", "correct horse", project="P1", roles=["member"])
+    login = await http.post("/v2/tokens", json={"name": "carol", "password": "correct horse"})
+    tok = login.json()["token"]
+    image_id = await _image_with_data(http, tok, b"abc")
+    url = (await _gql(http, tok, LINK, id=image_id))["data"]["createDownloadLink"]["url"]
+    await accounts.remove_user(deps, "carol")
+    r = await http.get(url, headers={"Accept": "application/json"})
+    assert r.status_code == 401
+    assert "revoked" in r.text
+
+
+async def test_link_never_outlives_its_token(http: httpx.AsyncClient, settings: Settings) -> None:
+    from glimpse.policy.tokens import mint_token
+
+    short = mint_token(settings, user="u", project="P1", roles=["member", "reader"], ttl=20)
+    image_id = await _image_with_data(http, short, b"abc")
+    link = (await _gql(http, short, LINK, id=image_id))["data"]["createDownloadLink"]
+    sig = link["url"].split("sig=")[1]
+    link_exp = jwt.decode(sig, options={"verify_signature": False})["exp"]
+    token_exp = jwt.decode(short, options={"verify_signature": False})["exp"]
+    assert link_exp == token_exp  # 20 s, not the link's usual minute
