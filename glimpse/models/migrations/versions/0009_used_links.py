@@ -3,8 +3,8 @@
 Download links were valid for every request during their minute; each redeemed link id
 is now recorded until its expiry, so a link works once.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
