@@ -164,6 +164,36 @@ class DownloadSettings:
 
 
 @dataclass(frozen=True)
+class KeystoneSettings:
+    """OpenStack Identity: tokens Glimpse did not issue are validated with this Keystone.
+
+    Off while ``auth_url`` is empty. ``auth_url`` is written as OpenStack users write it
+    (``http://host:5000/v3``, or the unversioned root). Glimpse authenticates as the service
+    user ``username`` in ``project_name`` (the user needs a role Keystone lets validate
+    tokens, e.g. ``service``). Validated tokens are cached for ``cache_ttl_seconds`` at most
+    (never past their expiry), so a revoked token stops working within that time.
+
+    ``limits`` reads per-project limits (unified limits) from Keystone instead of
+    ``[quotas]``, as Glance's ``use_keystone_limits`` does; the service user then also needs
+    the ``reader`` role on the system, and limits are registered for the service of type
+    ``image`` (in ``region_name`` when set).
+    """
+
+    auth_url: str = ""
+    username: str = ""
+    password: str = ""
+    project_name: str = ""
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    region_name: str = ""
+    timeout_seconds: float = 5.0
+    cache_ttl_seconds: int = 300
+    cache_size: int = 10_000
+    limits: bool = False
+    limits_cache_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable about one Glimpse deployment."""
 
@@ -193,6 +223,7 @@ class Settings:
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
+    keystone: KeystoneSettings = field(default_factory=KeystoneSettings)
 
     @property
     def serve_workers(self) -> int:
