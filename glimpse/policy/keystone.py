@@ -278,7 +278,7 @@ class KeystoneVerifier:
         body = response.json().get("token") or {}
         principal = principal_from_token(body)
         expires = _expiry(body.get("expires_at"))
-        left = self._ttl if expires is None else min(self._ttl, expires - self._wall())
-        if left <= 0:
+        remaining = float("inf") if expires is None else expires - self._wall()
+        if remaining <= 0:
             return _Entry(now + self._ttl, None, "The token has expired")
-        return _Entry(now + left, principal)
+        return _Entry(now + min(self._ttl, remaining), principal)
