@@ -147,6 +147,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         exception_handlers={GlimpseError: handle_glimpse_error, Exception: handle_unexpected},
     )
+    # Glance answers 404 to a path with a trailing slash (``GET /v2/images/``); Starlette
+    # would redirect it to the path without one.
+    app.router.redirect_slashes = False
     app.state.deps = deps
     app.state.startup_hooks = [prefetcher, planner_statistics]
     if settings.tasks.run_in_process:

@@ -56,6 +56,10 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
     if not req.all_stores_must_succeed and not deps.settings.multi_store:
         raise InvalidInput("all_stores_must_succeed=false needs several stores")
     if req.method == "web-download":
+        # State first (an import into an active image is a 409 whatever its URI), then the
+        # URI filter - outside the write transaction, as it resolves host names.
+        async with deps.db.read() as s:
+            _check_state(await load_for(s, deps, ctx, image_id, "modify_image"), req.method)
         await web_download.check(deps.settings.imports, req.uri or "")
     async with deps.db.begin() as s:
         image = await load_for(s, deps, ctx, image_id, "modify_image")
@@ -73,6 +77,7 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         }
         if req.uri is not None:
             task_input["uri"] = req.uri
+        task_input.update(_glance_input(image.id, req, stores))
         task = enqueue(s, ctx, "api_image_import", task_input, image_id=image.id)
         await lk.take(s, deps, image.id, task.id)
         await lk.set_prop(s, image.id, lk.IMPORTING, ",".join(stores))
@@ -85,6 +90,22 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         events.record(s, ctx, image.id, "import_started", {**task_input, "status": image.status})
     wake(deps)
     return task.id
+
+
+def _glance_input(image_id: str, req: ImportRequest, stores: list[str]) -> dict[str, Any]:
+    """The keys Glance's import tasks carry in ``input``: the image, the import request
+    and the target stores (clients and tempest read them from the image's tasks)."""
+    method: dict[str, Any] = {"name": req.method}
+    if req.uri is not None:
+        method["uri"] = req.uri
+    import_req: dict[str, Any] = {
+        "method": method,
+        "all_stores": req.all_stores,
+        "all_stores_must_succeed": req.all_stores_must_succeed,
+    }
+    if req.stores is not None:
+        import_req["stores"] = list(req.stores)
+    return {"image_id": image_id, "import_req": import_req, "backend": stores}
 
 
 def _check_state(image: Image, method: str) -> None:

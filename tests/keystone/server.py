@@ -43,15 +43,22 @@ def cache_root() -> Path:
 
 
 def keystone_venv() -> Path:
-    """The virtualenv with keystone, built once per keystone and Python version.
+    """The virtualenv with keystone, built once per keystone and Python version."""
+    return cached_venv(
+        f"keystone-{KEYSTONE_VERSION}", [f"keystone=={KEYSTONE_VERSION}", *KEYSTONE_EXTRAS]
+    )
+
+
+def cached_venv(name: str, requirements: list[str]) -> Path:
+    """A virtualenv ``name`` (plus the Python version) under :func:`cache_root` with
+    ``requirements`` installed from PyPI, built on first use.
 
     A marker file written last says the build finished; under a file lock a run that finds
     a venv without it (an interrupted build) starts over, and two concurrent runs build
     once."""
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    py = f"py{sys.version_info.major}{sys.version_info.minor}"
-    venv = root / f"keystone-{KEYSTONE_VERSION}-{py}"
+    venv = root / f"{name}-py{sys.version_info.major}{sys.version_info.minor}"
     done = venv / ".complete"
     if done.exists():
         return venv
@@ -62,8 +69,8 @@ def keystone_venv() -> Path:
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([_base_python(), "-m", "venv", str(venv)], check=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-        subprocess.run([*pip, f"keystone=={KEYSTONE_VERSION}", *KEYSTONE_EXTRAS], check=True)
-        done.write_text(f"keystone=={KEYSTONE_VERSION}\n")
+        subprocess.run([*pip, *requirements], check=True)
+        done.write_text("\n".join(requirements) + "\n")
     return venv
 
 
