@@ -212,8 +212,11 @@ def _memcached(root: Path) -> tuple[subprocess.Popen[bytes], int]:
     return _spawn(args, dict(os.environ), root / "memcached.log"), port
 
 
-def start_keystone(root: Path, *, workers: int = 2) -> Keystone:
-    """Configure, bootstrap and start Keystone (and its memcached) under ``root``."""
+def start_keystone(root: Path, *, workers: int = 1) -> Keystone:
+    """Configure, bootstrap and start Keystone (and its memcached) under ``root``.
+
+    One worker by default: Keystone's SQLite database answers "database is locked" when
+    two worker processes write at once (tempest creates and deletes projects in parallel)."""
     venv = keystone_venv()
     root.mkdir(parents=True, exist_ok=True)
     for sub in ("fernet-keys", "credential-keys", "conf"):
@@ -348,17 +351,15 @@ def grant_system_reader(ks: Keystone, user: str) -> None:
         assert r.status_code == 204, r.text
 
 
-def register_image_service(ks: Keystone, url: str) -> None:
-    """Add (or re-point) the ``image`` service's public/internal/admin endpoints."""
+def register_image_service(ks: Keystone, url: str, service_type: str = "image") -> None:
+    """Add (or re-point) the public/internal/admin endpoints of the ``image`` service (or of
+    another service type, e.g. a second image API worker)."""
     with ks.client() as c:
-        r = c.get("/services", params={"type": "image"})
+        r = c.get("/services", params={"type": service_type})
         r.raise_for_status()
         found = r.json()["services"]
-        sid = (
-            found[0]["id"]
-            if found
-            else _create(c, "/services", "service", {"type": "image", "name": "glance"})
-        )
+        body = {"type": service_type, "name": "glance" if service_type == "image" else service_type}
+        sid = found[0]["id"] if found else _create(c, "/services", "service", body)
         r = c.get("/endpoints", params={"service_id": sid})
         r.raise_for_status()
         for endpoint in r.json()["endpoints"]:
@@ -370,7 +371,7 @@ def register_image_service(ks: Keystone, url: str) -> None:
                 "endpoint",
                 {"service_id": sid, "interface": interface, "url": url, "region_id": REGION},
             )
-    ks.ids["service:image"] = sid
+    ks.ids[f"service:{service_type}"] = sid
 
 
 def set_limit(ks: Keystone, project: str | None, resource: str, value: int) -> None:

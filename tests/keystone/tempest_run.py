@@ -3,7 +3,9 @@
 Everything on loopback: Keystone (tests/keystone/server.py), a small file server for the
 web-download and legacy-import tests, and ``glimpse serve`` configured as a production
 Glance would be (two filesystem stores, the image cache on, imports allowed from that file
-server only), listed in Keystone's catalog as the ``image`` service at its unversioned root.
+server only), listed in Keystone's catalog as the ``image`` service at its unversioned root,
+plus a second node on the same database and stores (``image_remote``) for the cross-worker
+tests.
 tempest (from PyPI, in a cached virtualenv of its own) finds Glimpse only through that
 catalog and creates a project and users per test class.
 
@@ -19,6 +21,7 @@ import contextlib
 import functools
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -70,14 +73,53 @@ def make_images(www: Path) -> None:
     )
 
 
-def glimpse_env(work: Path, files_url: str) -> dict[str, str]:
+# Metadata definitions a deployment loads at install time (Glance's ``load_metadefs``): the
+# metadefs tests pick a resource type from the catalog, so it must not be empty.
+METADEFS = {
+    "namespace": "OS::Compute::Hypervisor",
+    "display_name": "Hypervisor Selection",
+    "description": "Choose the hypervisor an image needs.",
+    "visibility": "public",
+    "protected": True,
+    "resource_type_associations": [
+        {"name": "OS::Glance::Image"},
+        {"name": "OS::Cinder::Volume", "properties_target": "image"},
+        {"name": "OS::Nova::Flavor"},
+    ],
+    "properties": {
+        "hypervisor_type": {
+            "title": "Hypervisor Type",
+            "description": "Hypervisor the image runs on.",
+            "type": "string",
+            "enum": ["hyperv", "ironic", "lxc", "qemu", "vmware", "xen"],
+        }
+    },
+}
+
+
+def load_metadefs(work: Path, data_dir: Path) -> None:
+    src = work / "metadefs"
+    src.mkdir()
+    (src / "compute-hypervisor.json").write_text(json.dumps(METADEFS))
+    glimpse = [sys.executable, "-m", "glimpse"]
+    subprocess.run([*glimpse, "db", "upgrade", "--data-dir", str(data_dir)], check=True)
+    subprocess.run(
+        [*glimpse, "metadefs", "load", "--data-dir", str(data_dir), str(src)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def glimpse_env(work: Path, files_url: str, stores: int) -> dict[str, str]:
+    """A production-like Glance: ``stores`` filesystem stores (named in the order they are
+    configured, which is also their alphabetical order: tempest compares an image's
+    ``stores`` with a sorted list), the image cache on, web-download from the file server
+    only."""
     port = files_url.rsplit(":", 1)[1]
-    stores = [
-        {"name": "fast", "type": "filesystem", "path": str(work / "store-fast"), "weight": 10},
-        {"name": "cheap", "type": "filesystem", "path": str(work / "store-cheap")},
-    ]
+    names = ["fast", "slow", "spare"][:stores]
+    config = [{"name": n, "type": "filesystem", "path": str(work / f"store-{n}")} for n in names]
     return {
-        "GLIMPSE_STORES": json.dumps(stores),
+        "GLIMPSE_STORES": json.dumps(config),
         "GLIMPSE_DEFAULT_STORE": "fast",
         "GLIMPSE_CACHE_ENABLED": "true",
         "GLIMPSE_IMPORTS_METHODS": "glance-direct,web-download,copy-image",
@@ -124,6 +166,7 @@ swift = false
 http_image = {image}
 http_qcow2_image = {image}
 image_caching_enabled = true
+alternate_image_endpoint = image_remote
 build_timeout = 120
 
 [image-feature-enabled]
@@ -141,33 +184,49 @@ def run(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="glimpse-tempest-"))
     ks: Keystone | None = None
     glimpse: LiveServer | None = None
+    remote: LiveServer | None = None
     try:
-        ks = server.start_keystone(work / "keystone")
+        ks = server.start_keystone(work / "keystone", workers=1)
         server.create_project(ks, "service")
         server.create_user(ks, "glimpse", {"service": "service"})
         make_images(work / "www")
         with file_server(work / "www") as files_url:
-            env = {**glimpse_env(work, files_url), "GLIMPSE_KEYSTONE_AUTH_URL": ks.url}
-            (work / "glimpse").mkdir()
-            glimpse = start_server(work / "glimpse" / "data", env=env, workers=2)
+            env = {**glimpse_env(work, files_url, args.stores), "GLIMPSE_KEYSTONE_AUTH_URL": ks.url}
+            data_dir = work / "glimpse" / "data"
+            data_dir.mkdir(parents=True)
+            load_metadefs(work, data_dir)
+            glimpse = start_server(data_dir, env=env, workers=2)
             server.register_image_service(ks, glimpse.url)
+            # A second API node on the same database and stores, with its own image cache:
+            # tempest's cross-worker tests (import, delete and caching via another worker).
+            remote_env = {
+                **env,
+                "GLIMPSE_CACHE_NODE": "remote",
+                "GLIMPSE_CACHE_DIR": str(work / "cache-remote"),
+            }
+            remote = start_server(data_dir, env=remote_env)
+            server.register_image_service(ks, remote.url, "image_remote")
             ws = work / "workspace"
+            # tempest records workspaces under $HOME: keep that inside the work directory.
+            tenv = {**os.environ, "HOME": str(work)}
             subprocess.run(
                 [str(venv / "bin" / "tempest"), "init", str(ws)],
                 check=True,
                 stdout=subprocess.DEVNULL,
+                env=tenv,
             )
             (ws / "etc" / "tempest.conf").write_text(tempest_conf(ks, files_url))
             ready = time.monotonic() - started
             print(f"keystone and glimpse ready in {ready:.0f} s; running tempest", flush=True)
             command = [str(venv / "bin" / "tempest"), "run", "--regex", args.regex]
             command += ["--concurrency", str(args.concurrency)]
-            code = subprocess.run(command, cwd=ws).returncode
+            code = subprocess.run(command, cwd=ws, env=tenv).returncode
         print(f"tempest run took {time.monotonic() - started:.0f} s in all", flush=True)
         return code
     finally:
-        if glimpse is not None:
-            stop_server(glimpse)
+        for node in (remote, glimpse):
+            if node is not None:
+                stop_server(node)
         if ks is not None:
             server.stop(ks)
         if args.keep:
@@ -180,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regex", default=DEFAULT_REGEX)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--stores", type=int, choices=(1, 2, 3), default=2)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     return run(parser.parse_args(argv))
 
