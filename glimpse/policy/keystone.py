@@ -187,12 +187,13 @@ def principal_from_token(token: dict[str, Any]) -> Principal:
             for r in token.get("roles") or []
             if isinstance(r, dict) and str(r.get("name", "")).strip()
         )
-    issued = _expiry(token.get("issued_at"))
+    issued, expires = _expiry(token.get("issued_at")), _expiry(token.get("expires_at"))
     return Principal(
         user_id=user_id,
         project_id=project_id,
         roles=roles,
         issued_at=int(issued) if issued is not None else None,
+        expires_at=int(expires) if expires is not None else None,
     )
 
 
