@@ -164,6 +164,15 @@ class DownloadSettings:
 
 
 @dataclass(frozen=True)
+class SignatureSettings:
+    """Image signature verification (glimpse.resolvers.signatures): where the certificates
+    named by ``img_signature_certificate_uuid`` live, as ``<uuid>.pem`` files. Empty: signed
+    images cannot be verified, so their data is refused."""
+
+    certificate_dir: str = ""
+
+
+@dataclass(frozen=True)
 class KeystoneSettings:
     """OpenStack Identity: tokens Glimpse did not issue are validated with this Keystone.
 
@@ -224,6 +233,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
     keystone: KeystoneSettings = field(default_factory=KeystoneSettings)
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
 
     @property
     def serve_workers(self) -> int:

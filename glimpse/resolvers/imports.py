@@ -23,7 +23,7 @@ from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, transfer, web_download
+from glimpse.resolvers import events, signatures, transfer, web_download
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -202,15 +202,17 @@ async def _import_to(
         return lengths[-1] if lengths else None
 
     chunks = transfer.paced(deps, source, progress, size, f"importing to {store}", span)
+    fresh = task.input.get("method") != "copy-image"  # new data: inspected, signature checked
     return await transfer.write(
         deps,
         image,
         deps.stores.get(store),
         f"{image.id}-{task.id[:8]}",
         chunks,
-        inspect=task.input.get("method") != "copy-image",
+        inspect=fresh,
         expect=image,
         ctx=lk.task_ctx(task),
+        signed=await signatures.check_for(deps, image.id) if fresh else None,
     )
 
 

@@ -22,6 +22,7 @@ from glimpse.resolvers import storage
 from glimpse.resolvers.data import instrument, verdict
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import remove_blobs
+from glimpse.resolvers.signatures import SignatureCheck
 from glimpse.resolvers.task_queue import Progress
 from glimpse.stores.base import BlobStore, StoredBlob
 
@@ -76,20 +77,22 @@ async def write(
     inspect: bool = True,
     expect: Image | None = None,
     ctx: RequestContext | None = None,
+    signed: SignatureCheck | None = None,
 ) -> Transferred:
     """Write ``chunks`` to ``store`` at ``key``, hashing and (for bare containers)
     inspecting. With ``expect``, the data must match that image's recorded size, md5 and
     sha512; a mismatch removes the blob, is recorded as an ``integrity_error`` event and
-    raises :class:`IntegrityError`. Refused data is removed too."""
+    raises :class:`IntegrityError`. Refused data (format, or a ``signed`` image's signature)
+    is removed too."""
     if store.read_only:
         raise Conflict(f"Store {store.name} is read-only")
-    stream, inspection = instrument(deps, image, chunks, None)
+    stream, inspection = instrument(deps, image, chunks, None, signed=signed)
     if not inspect:
         inspection = None
     async with stream:
         blob: StoredBlob = await store.put(key, stream)
     try:
-        virtual_size = verdict(image, inspection, stream.size)
+        virtual_size = verdict(image, inspection, stream.size, signed)
         if expect is not None:
             storage.verify_against(expect, stream.size, stream.md5, stream.sha512)
     except BaseException as exc:
