@@ -114,6 +114,14 @@ class ImportSettings:
     allow_private_addresses: bool = False
     max_redirects: int = 5
     timeout_seconds: float = 60.0
+    # Import plugins (Glance's image_import_plugins), run on glance-direct and web-download
+    # imports: "decompress" (gzip/zip sources, bounded: see glimpse.resolvers.decompress)
+    # and "inject_metadata" (``inject_properties`` set on images imported by callers without
+    # any of ``inject_ignore_roles``).
+    plugins: tuple[str, ...] = ()
+    decompress_max_ratio: int = 100
+    inject_properties: Mapping[str, str] = field(default_factory=dict)
+    inject_ignore_roles: tuple[str, ...] = ("admin",)
 
 
 @dataclass(frozen=True)
