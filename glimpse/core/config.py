@@ -115,10 +115,12 @@ class ImportSettings:
     max_redirects: int = 5
     timeout_seconds: float = 60.0
     # Import plugins (Glance's image_import_plugins), run on glance-direct and web-download
-    # imports: "decompress" (gzip/zip sources, bounded: see glimpse.resolvers.decompress)
-    # and "inject_metadata" (``inject_properties`` set on images imported by callers without
-    # any of ``inject_ignore_roles``).
+    # imports: "decompress" (gzip/zip sources, bounded: see glimpse.resolvers.decompress),
+    # "convert" (qemu-img to ``convert_to``: glimpse.resolvers.convert) and
+    # "inject_metadata" (``inject_properties`` set on images imported by callers without any
+    # of ``inject_ignore_roles``).
     plugins: tuple[str, ...] = ()
+    convert_to: str = "raw"  # the "convert" plugin's target disk format
     decompress_max_ratio: int = 100
     inject_properties: Mapping[str, str] = field(default_factory=dict)
     inject_ignore_roles: tuple[str, ...] = ("admin",)

@@ -23,8 +23,9 @@ from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, signatures, transfer, web_download
+from glimpse.resolvers import convert, events, signatures, transfer, web_download
 from glimpse.resolvers import image_lock as lk
+from glimpse.resolvers.convert import converted
 from glimpse.resolvers.decompress import Bounds, decompressed
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -81,6 +82,9 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         task_input.update(_glance_input(image.id, req, stores))
         if _injects(deps, ctx, req.method):
             task_input["inject_properties"] = True
+        conversion = convert.plan(deps, image, req.method)
+        if conversion:
+            task_input["convert"] = conversion
         task = enqueue(s, ctx, "api_image_import", task_input, image_id=image.id)
         await lk.take(s, deps, image.id, task.id)
         await lk.set_prop(s, image.id, lk.IMPORTING, ",".join(stores))
@@ -222,6 +226,10 @@ async def _import_to(
         opts = deps.settings.imports
         bounds = Bounds(limit=deps.settings.max_image_size, max_ratio=opts.decompress_max_ratio)
         source = decompressed(source, bounds)
+    conversion = task.input.get("convert")
+    if conversion:
+        source = converted(deps, source, conversion)
+        image.disk_format = conversion["to"]  # what the stores receive (and inspect)
 
     def size() -> int | None:  # known once the download announced it
         return lengths[-1] if lengths else None
@@ -267,6 +275,9 @@ async def _record_store(deps: Deps, task: Task, done: transfer.Transferred) -> N
                     image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}
                 )
             )
+            conversion = task.input.get("convert")
+            if conversion:
+                image.disk_format = conversion["to"]
             if image.checksum is None:
                 image.size, image.virtual_size = done.size, done.virtual_size
                 image.checksum, image.os_hash_algo = done.md5, "sha512"

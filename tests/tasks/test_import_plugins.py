@@ -1,10 +1,12 @@
-"""Import plugins: bounded decompression of gzip and zip sources, metadata injection."""
+"""Import plugins: bounded decompression of gzip and zip sources, conversion with qemu-img,
+metadata injection."""
 
 from __future__ import annotations
 
 import gzip
 import io
 import os
+import subprocess
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +26,7 @@ PAYLOAD = os.urandom(200_000) + b"\0" * 300_000
 def settings(settings: Settings) -> Settings:
     imports = replace(
         settings.imports,
-        plugins=("decompress", "inject_metadata"),
+        plugins=("decompress", "convert", "inject_metadata"),
         decompress_max_ratio=50,
         inject_properties={"hw_qemu_guest_agent": "yes", "injected_by": "operator"},
     )
@@ -139,3 +141,57 @@ async def test_metadata_is_injected_for_non_admin_imports(
     assert member_image["injected_by"] == "operator"
     _task, admin_image = await _web_import(http, settings, file_server, PAYLOAD, admin(settings))
     assert "injected_by" not in admin_image
+
+
+def _qcow2(qemu_img: str, tmp: Path, data: bytes, *, backing: Path | None = None) -> bytes:
+    raw, out = tmp / "in.raw", tmp / "out.qcow2"
+    raw.write_bytes(data)
+    if backing is None:
+        subprocess.run([qemu_img, "convert", "-f", "raw", "-O", "qcow2", raw, out], check=True)
+    else:
+        args = ["-b", str(backing), "-F", "raw"]
+        subprocess.run([qemu_img, "create", "-q", "-f", "qcow2", *args, out], check=True)
+    return out.read_bytes()
+
+
+async def test_qcow2_is_converted_to_raw_in_every_store(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    file_server: tuple[str, Path],
+    qemu_img: str,
+    tmp_path: Path,
+) -> None:
+    packed = _qcow2(qemu_img, tmp_path, PAYLOAD)
+    base, root = file_server
+    (root / "disk.qcow2").write_bytes(packed)
+    h = headers(settings)
+    created = await create_image(http, h, name="conv", disk_format="qcow2")
+    body = {"method": {"name": "web-download", "uri": f"{base}/disk.qcow2"}, "all_stores": True}
+    r = await http.post(f"/v2/images/{created['id']}/import", json=body, headers=h)
+    assert r.status_code == 202, r.text
+    task = await wait_task(http, settings, (await image_tasks(http, h, created["id"]))[0]["id"])
+    assert task["status"] == "success", task
+    image = (await http.get(f"/v2/images/{created['id']}", headers=h)).json()
+    padded = PAYLOAD + b"\0" * (-len(PAYLOAD) % 512)  # qemu-img rounds to whole sectors
+    assert (image["disk_format"], image["size"], image["checksum"]) == (
+        "raw",
+        len(padded),
+        md5(padded),
+    )
+    assert sorted(image["stores"].split(",")) == ["local", "second"]
+
+
+async def test_conversion_refuses_a_backing_file(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    file_server: tuple[str, Path],
+    qemu_img: str,
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "host-secret.raw"
+    secret.write_bytes(b"host data " * 1000)
+    packed = _qcow2(qemu_img, tmp_path, b"", backing=secret)
+    task, image = await _web_import(http, settings, file_server, packed, disk_format="qcow2")
+    assert task["status"] == "failure"
+    assert "failed safety checks: backing_file" in task["message"]
+    assert (image["status"], image["disk_format"]) == ("queued", "qcow2")
