@@ -5,8 +5,10 @@ care about the source. By default limits are the deployment-wide ``[quotas]`` se
 ``keystone.limits`` on, they are read from Keystone as Glance does through oslo.limit: the
 project's own limit for each resource of the ``image`` service, else the registered default,
 else 0 (a resource nobody registered is not granted, oslo.limit's rule). A negative limit is
-unlimited. Answers are cached per project for ``keystone.limits_cache_seconds``, so a limit
-changed at Keystone applies within that time and a busy project costs Keystone few calls.
+unlimited. Answers are cached per project for ``keystone.limits_cache_seconds`` and then
+refreshed in the background, so a limit changed at Keystone applies within about that time,
+a busy project costs Keystone few calls, and a quota check inside a write transaction does
+not wait on Keystone (creating an image, outside any transaction, warms its project's entry).
 
 Resource names and units are Glance's: ``image_size_total`` and ``image_stage_total`` in
 MiB, ``image_count_total`` and ``image_count_uploading`` in images.
@@ -15,6 +17,7 @@ MiB, ``image_count_total`` and ``image_count_uploading`` in images.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from glimpse.core.errors import ServiceUnavailable
 from glimpse.policy.keystone import KeystoneSession
 from glimpse.resolvers.deps import Deps
 
+log = logging.getLogger(__name__)
 RESOURCES: Final = (
     "image_size_total",
     "image_stage_total",
@@ -82,24 +86,52 @@ class KeystoneLimits:
         self._service_id: str | None = None
         self._region = session.settings.region_name or None
         self._cache: dict[str, tuple[float, ProjectLimits]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
 
     async def aclose(self) -> None:
+        for task in list(self._refreshing.values()):
+            task.cancel()
         await self.session.aclose()
 
     async def project_limits(self, project_id: str) -> ProjectLimits:
+        """The project's limits: fresh from the cache; past ``ttl`` the cached value is
+        still answered while one background refresh runs (quota checks run inside write
+        transactions and must not wait on Keystone there); only a project seen for the
+        first time, or not refreshed for ten TTLs, waits for Keystone."""
+        now = self._clock()
         hit = self._cache.get(project_id)
-        if hit is not None and hit[0] > self._clock():
+        if hit is not None and now < hit[0]:
+            return hit[1]
+        if hit is not None and now < hit[0] + 9 * self._ttl:
+            self._refresh_later(project_id)
             return hit[1]
         async with self._lock:
             hit = self._cache.get(project_id)
-            if hit is not None and hit[0] > self._clock():
+            if hit is not None and self._clock() < hit[0]:
                 return hit[1]
-            limits = await self._fetch(project_id)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[project_id] = (self._clock() + self._ttl, limits)
-            return limits
+            return await self._refresh(project_id)
+
+    async def _refresh(self, project_id: str) -> ProjectLimits:
+        limits = await self._fetch(project_id)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[project_id] = (self._clock() + self._ttl, limits)
+        return limits
+
+    def _refresh_later(self, project_id: str) -> None:
+        if project_id in self._refreshing:
+            return
+
+        async def run() -> None:
+            try:
+                await self._refresh(project_id)
+            except Exception:  # Keystone down: keep answering the last known limits
+                log.warning("could not refresh the limits of project %s", project_id)
+            finally:
+                self._refreshing.pop(project_id, None)
+
+        self._refreshing[project_id] = asyncio.get_running_loop().create_task(run())
 
     async def _fetch(self, project_id: str) -> ProjectLimits:
         service = await self._service()

@@ -14,6 +14,7 @@ import pytest
 from glimpse.core.config import Settings
 from glimpse.core.errors import ServiceUnavailable, Unauthenticated
 from glimpse.policy.keystone import KeystoneSession, KeystoneVerifier, identity_url
+from glimpse.resolvers.limits import KeystoneLimits
 from tests.conftest import free_port, token
 from tests.keystone import server
 from tests.keystone.conftest import keystone_settings
@@ -244,10 +245,9 @@ async def test_service_token_is_renewed_before_expiry_and_when_revoked(
         await v.aclose()
 
 
-async def test_unified_limits_come_from_keystone(
-    settings: Settings, keystone: Keystone, ks_tokens: dict[str, str]
-) -> None:
-    """Registered defaults for every project, a project limit overriding one (beta)."""
+@pytest.fixture(scope="module")
+def image_limits(keystone: Keystone) -> Keystone:
+    """Registered defaults for every project, and project limits for beta and gamma."""
     for resource, value in {
         "image_count_total": 5,
         "image_size_total": 1000,
@@ -256,6 +256,14 @@ async def test_unified_limits_come_from_keystone(
     }.items():
         server.set_limit(keystone, None, resource, value)
     server.set_limit(keystone, "beta", "image_count_total", 1)
+    server.set_limit(keystone, "gamma", "image_count_total", 7)
+    return keystone
+
+
+async def test_unified_limits_come_from_keystone(
+    settings: Settings, image_limits: Keystone, ks_tokens: dict[str, str]
+) -> None:
+    keystone = image_limits
     with_limits = replace(settings, keystone=keystone_settings(keystone, limits=True))
     async with served(with_limits) as (client, _deps):
         bob = auth(ks_tokens["p2_member"])
@@ -270,3 +278,27 @@ async def test_unified_limits_come_from_keystone(
         for name in "abc":
             r = await client.post("/v2/images", json={"name": name}, headers=alice)
             assert r.status_code == 201, r.text
+
+
+async def test_limits_refresh_in_the_background(image_limits: Keystone) -> None:
+    """Past the TTL the last known limits answer at once while Keystone is asked again."""
+    ks = image_limits
+    clock = Clock(time.monotonic())
+    session = KeystoneSession(keystone_settings(ks), system_scope=True)
+    limits = KeystoneLimits(session, ttl=60, clock=clock)
+    gamma = ks.ids["project:gamma"]
+    try:
+        assert (await limits.project_limits(gamma)).image_count_total == 7
+        with ks.client() as c:
+            found = c.get("/limits", params={"project_id": gamma}).json()["limits"]
+            r = c.patch(f"/limits/{found[0]['id']}", json={"limit": {"resource_limit": 9}})
+            r.raise_for_status()
+        assert (await limits.project_limits(gamma)).image_count_total == 7  # still fresh
+        clock.now += 61
+        assert (await limits.project_limits(gamma)).image_count_total == 7  # stale, refreshing
+        deadline = time.monotonic() + 10
+        while (await limits.project_limits(gamma)).image_count_total != 9:
+            assert time.monotonic() < deadline, "the background refresh never landed"
+            await asyncio.sleep(0.02)
+    finally:
+        await limits.aclose()
