@@ -2,7 +2,8 @@
 
 Keystone (``keystone==KEYSTONE_VERSION`` from PyPI) lives in a virtualenv of its own, built
 on first use under ``~/.cache/glimpse-keystone`` (or ``$GLIMPSE_KEYSTONE_CACHE``) and reused
-by every later run: the build takes about a minute, a start a few seconds. It is served by
+by every later run, together with a bootstrapped database that each start copies: the build
+takes one to two minutes, a start a few seconds. It is served by
 gunicorn (a WSGI server in a wheel: nothing to compile), keeps its data in SQLite with fernet
 tokens, and caches in a memcached of its own (Debian's ``memcached``): without that cache a
 token validation recomputes role assignments and takes more than a second.
@@ -153,6 +154,10 @@ use_stderr = true
 [database]
 connection = sqlite:///{root}/keystone.sqlite
 
+[identity]
+# bcrypt's minimum: users and password logins cost milliseconds instead of ~350 ms each
+password_hash_rounds = 4
+
 [token]
 provider = fernet
 expiration = 7200
@@ -213,14 +218,17 @@ def _memcached(root: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 
 def start_keystone(root: Path, *, workers: int = 1) -> Keystone:
-    """Configure, bootstrap and start Keystone (and its memcached) under ``root``.
+    """Start Keystone (and its memcached) under ``root`` from a bootstrapped copy.
 
     One worker by default: Keystone's SQLite database answers "database is locked" when
     two worker processes write at once (tempest creates and deletes projects in parallel)."""
     venv = keystone_venv()
+    template = bootstrapped(venv)
     root.mkdir(parents=True, exist_ok=True)
-    for sub in ("fernet-keys", "credential-keys", "conf"):
-        (root / sub).mkdir(mode=0o700, exist_ok=True)
+    for item in ("keystone.sqlite", "fernet-keys", "credential-keys"):
+        copy = shutil.copytree if (template / item).is_dir() else shutil.copy2
+        copy(template / item, root / item)
+    (root / "conf").mkdir(mode=0o700, exist_ok=True)
     ks = Keystone(url="", root=root)
     try:
         mc, mc_port = _memcached(root)
@@ -230,19 +238,6 @@ def start_keystone(root: Path, *, workers: int = 1) -> Keystone:
         env.pop("VIRTUAL_ENV", None)
         port = free_port()
         ks.url = f"http://127.0.0.1:{port}/v3"
-        _manage(venv, env, "db_sync")
-        _manage(venv, env, "fernet_setup")
-        _manage(venv, env, "credential_setup")
-        _manage(
-            venv,
-            env,
-            "bootstrap",
-            "--bootstrap-password",
-            ADMIN_PASSWORD,
-            "--bootstrap-region-id",
-            REGION,
-            *(f"--bootstrap-{i}-url={ks.url}" for i in ("admin", "internal", "public")),
-        )
         gunicorn = [
             str(venv / "bin" / "gunicorn"),
             "--bind",
@@ -259,10 +254,58 @@ def start_keystone(root: Path, *, workers: int = 1) -> Keystone:
         ks.processes.append(_spawn(gunicorn, env, root / "keystone.log"))
         _wait_ready(ks)
         ks.admin_token = ks.password_token("admin", ADMIN_PASSWORD, project="admin")
+        _point_identity_endpoints(ks)
     except BaseException:
         stop(ks)
         raise
     return ks
+
+
+def bootstrapped(venv: Path) -> Path:
+    """A Keystone database and key repositories after ``db_sync``, the key setups and
+    ``bootstrap`` (admin, roles, RegionOne, the identity service), made once beside the
+    venv: each ``keystone-manage`` call costs seconds of imports, a copy costs nothing. The
+    identity endpoints are re-pointed to each instance's port after it starts."""
+    template = venv / "bootstrapped-2"  # bump when the bootstrap or its config changes
+    if (template / ".complete").exists():
+        return template
+    with open(venv.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (template / ".complete").exists():
+            return template
+        shutil.rmtree(template, ignore_errors=True)
+        for sub in ("fernet-keys", "credential-keys", "conf"):
+            (template / sub).mkdir(mode=0o700, parents=True)
+        (template / "conf" / "keystone.conf").write_text(_conf(template, 0))
+        env = {**os.environ, "OS_KEYSTONE_CONFIG_DIR": str(template / "conf")}
+        env.pop("VIRTUAL_ENV", None)
+        _manage(venv, env, "db_sync")
+        _manage(venv, env, "fernet_setup")
+        _manage(venv, env, "credential_setup")
+        placeholder = "http://127.0.0.1:9/v3"  # re-pointed when an instance starts
+        _manage(
+            venv,
+            env,
+            "bootstrap",
+            "--bootstrap-password",
+            ADMIN_PASSWORD,
+            "--bootstrap-region-id",
+            REGION,
+            *(f"--bootstrap-{i}-url={placeholder}" for i in ("admin", "internal", "public")),
+        )
+        (template / ".complete").write_text(f"keystone=={KEYSTONE_VERSION}\n")
+    return template
+
+
+def _point_identity_endpoints(ks: Keystone) -> None:
+    """The catalog's identity endpoints at this instance (clients and tempest use them)."""
+    with ks.client() as c:
+        services = c.get("/services", params={"type": "identity"}).json()["services"]
+        for service in services:
+            found = c.get("/endpoints", params={"service_id": service["id"]}).json()
+            for endpoint in found["endpoints"]:
+                r = c.patch(f"/endpoints/{endpoint['id']}", json={"endpoint": {"url": ks.url}})
+                r.raise_for_status()
 
 
 def _wait_ready(ks: Keystone, timeout: float = 120.0) -> None:
