@@ -19,7 +19,7 @@ import pytest
 
 from glimpse.core.config import KeystoneSettings, Settings
 from tests.conftest import make_settings, need_service
-from tests.keystone import server
+from tests.keystone import provision, server
 from tests.keystone.server import Keystone
 
 SERVICE_USER = "glimpse"
@@ -34,9 +34,9 @@ def keystone() -> Iterator[Keystone]:
     started = time.monotonic()
     ks = server.start_keystone(root)
     try:
-        server.provision(ks)
-        server.grant_system_reader(ks, SERVICE_USER)
-        server.register_image_service(ks, "http://127.0.0.1:9/")  # re-pointed by live tests
+        provision.provision(ks)
+        provision.grant_system_reader(ks, SERVICE_USER)
+        provision.register_image_service(ks, "http://127.0.0.1:9/")  # re-pointed by live tests
         ks.ids["startup_seconds"] = f"{time.monotonic() - started:.1f}"
         yield ks
     finally:

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import LiveServer, start_server, stop_server
-from tests.keystone import server
+from tests.keystone import provision, server
 from tests.keystone.server import Keystone
 
 TEMPEST_VERSION = "47.0.0"
@@ -187,8 +187,8 @@ def run(args: argparse.Namespace) -> int:
     remote: LiveServer | None = None
     try:
         ks = server.start_keystone(work / "keystone", workers=1)
-        server.create_project(ks, "service")
-        server.create_user(ks, "glimpse", {"service": "service"})
+        provision.create_project(ks, "service")
+        provision.create_user(ks, "glimpse", {"service": "service"})
         make_images(work / "www")
         with file_server(work / "www") as files_url:
             env = {**glimpse_env(work, files_url, args.stores), "GLIMPSE_KEYSTONE_AUTH_URL": ks.url}
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             data_dir.mkdir(parents=True)
             load_metadefs(work, data_dir)
             glimpse = start_server(data_dir, env=env, workers=2)
-            server.register_image_service(ks, glimpse.url)
+            provision.register_image_service(ks, glimpse.url)
             # A second API node on the same database and stores, with its own image cache:
             # tempest's cross-worker tests (import, delete and caching via another worker).
             remote_env = {
@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
                 "GLIMPSE_CACHE_DIR": str(work / "cache-remote"),
             }
             remote = start_server(data_dir, env=remote_env)
-            server.register_image_service(ks, remote.url, "image_remote")
+            provision.register_image_service(ks, remote.url, "image_remote")
             ws = work / "workspace"
             # tempest records workspaces under $HOME: keep that inside the work directory.
             tenv = {**os.environ, "HOME": str(work)}

@@ -17,7 +17,7 @@ import yaml
 
 from tests.clients.conftest import BIN, home, payload, run_cli
 from tests.conftest import LiveServer, start_server, stop_server
-from tests.keystone import server
+from tests.keystone import provision, server
 from tests.keystone.conftest import SERVICE_USER
 from tests.keystone.server import Keystone
 
@@ -40,7 +40,7 @@ def glimpse_ks(keystone: Keystone) -> Iterator[LiveServer]:
         "GLIMPSE_KEYSTONE_PROJECT_NAME": "service",
     }
     live = start_server(root / "data", env=env)
-    server.register_image_service(keystone, live.url)
+    provision.register_image_service(keystone, live.url)
     try:
         yield live
     finally:

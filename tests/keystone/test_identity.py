@@ -16,7 +16,7 @@ from glimpse.core.errors import ServiceUnavailable, Unauthenticated
 from glimpse.policy.keystone import KeystoneSession, KeystoneVerifier, identity_url
 from glimpse.resolvers.limits import KeystoneLimits
 from tests.conftest import free_port, token
-from tests.keystone import server
+from tests.keystone import provision, server
 from tests.keystone.conftest import keystone_settings
 from tests.keystone.server import Keystone
 from tests.policy.helpers import gql, served
@@ -133,7 +133,7 @@ async def test_domain_and_system_scoped_tokens_may_not_use_images(
 ) -> None:
     """Glance's image policies are project-scoped: other scopes are refused (403)."""
     with keystone.client() as c:
-        rid = server.ensure_role(c, "admin")
+        rid = provision.ensure_role(c, "admin")
         uid = (
             keystone.ids.get("user:admin")
             or c.get("/users", params={"name": "admin"}).json()["users"][0]["id"]
@@ -254,9 +254,9 @@ def image_limits(keystone: Keystone) -> Keystone:
         "image_stage_total": 1000,
         "image_count_uploading": 2,
     }.items():
-        server.set_limit(keystone, None, resource, value)
-    server.set_limit(keystone, "beta", "image_count_total", 1)
-    server.set_limit(keystone, "gamma", "image_count_total", 7)
+        provision.set_limit(keystone, None, resource, value)
+    provision.set_limit(keystone, "beta", "image_count_total", 1)
+    provision.set_limit(keystone, "gamma", "image_count_total", 7)
     return keystone
 
 
