@@ -241,20 +241,22 @@ class KeystoneVerifier:
         return entry
 
     async def _shared_validation(self, key: bytes, token: str) -> _Entry:
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            entry = await self._validate(token)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it, nobody else must
-            raise
-        finally:
-            del self._inflight[key]
-        future.set_result(entry)
+        """One validation per token at a time, in a task of its own: a caller that goes
+        away (client disconnect) neither cancels it for the others nor loses its result."""
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._validate_and_store(key, token))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._settled(key, done))
+        return await asyncio.shield(task)
+
+    def _settled(self, key: bytes, task: asyncio.Future[_Entry]) -> None:
+        self._inflight.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved here: callers may all have gone away
+
+    async def _validate_and_store(self, key: bytes, token: str) -> _Entry:
+        entry = await self._validate(token)
         self._store(key, entry)
         return entry
 

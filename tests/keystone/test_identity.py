@@ -302,3 +302,20 @@ async def test_limits_refresh_in_the_background(image_limits: Keystone) -> None:
             await asyncio.sleep(0.02)
     finally:
         await limits.aclose()
+
+
+async def test_a_caller_going_away_does_not_cancel_the_shared_validation(
+    keystone: Keystone, ks_tokens: dict[str, str]
+) -> None:
+    v, _mono, _wall = verifier(keystone)
+    try:
+        first = asyncio.create_task(v.authenticate(ks_tokens["member_pending"]))
+        second = asyncio.create_task(v.authenticate(ks_tokens["member_pending"]))
+        await asyncio.sleep(0)  # both are waiting on the one validation now
+        first.cancel()
+        principal = await second
+        assert principal.project_id == keystone.ids["project:gamma"]
+        assert first.cancelled()
+        assert v.validations == 1
+    finally:
+        await v.aclose()
