@@ -23,10 +23,8 @@ from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import convert, events, signatures, transfer, web_download
+from glimpse.resolvers import events, import_plugins, signatures, transfer, web_download
 from glimpse.resolvers import image_lock as lk
-from glimpse.resolvers.convert import converted
-from glimpse.resolvers.decompress import Bounds, decompressed
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
 from glimpse.resolvers.task_queue import Progress, enqueue, wake
@@ -80,11 +78,7 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         if req.uri is not None:
             task_input["uri"] = req.uri
         task_input.update(_glance_input(image.id, req, stores))
-        if _injects(deps, ctx, req.method):
-            task_input["inject_properties"] = True
-        conversion = convert.plan(deps, image, req.method)
-        if conversion:
-            task_input["convert"] = conversion
+        task_input.update(import_plugins.task_options(deps, ctx, image, req.method))
         task = enqueue(s, ctx, "api_image_import", task_input, image_id=image.id)
         await lk.take(s, deps, image.id, task.id)
         await lk.set_prop(s, image.id, lk.IMPORTING, ",".join(stores))
@@ -97,23 +91,6 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         events.record(s, ctx, image.id, "import_started", {**task_input, "status": image.status})
     wake(deps)
     return task.id
-
-
-def _decompresses(deps: Deps, image: Image) -> bool:
-    """Whether the decompression plugin applies (never to declared ``compressed`` data)."""
-    return "decompress" in deps.settings.imports.plugins and image.container_format != "compressed"
-
-
-def _injects(deps: Deps, ctx: RequestContext, method: str) -> bool:
-    """Whether this import gets the operator's ``inject_properties`` (decided when it is
-    accepted, from the caller's roles, as Glance's ``inject_image_metadata`` plugin does)."""
-    opts = deps.settings.imports
-    return (
-        "inject_metadata" in opts.plugins
-        and bool(opts.inject_properties)
-        and method != "copy-image"
-        and not ctx.principal.roles & {r.lower() for r in opts.inject_ignore_roles}
-    )
 
 
 def _glance_input(image_id: str, req: ImportRequest, stores: list[str]) -> dict[str, Any]:
@@ -221,15 +198,8 @@ async def _import_to(
     active) and verify against the checksum the first store recorded."""
     lengths: list[int] = [total] if total else []
     source = await _source(deps, task, image, staged, lengths)
-    fresh = task.input.get("method") != "copy-image"  # new data: plugins, inspection, signature
-    if fresh and _decompresses(deps, image):
-        opts = deps.settings.imports
-        bounds = Bounds(limit=deps.settings.max_image_size, max_ratio=opts.decompress_max_ratio)
-        source = decompressed(source, bounds)
-    conversion = task.input.get("convert")
-    if conversion:
-        source = converted(deps, source, conversion)
-        image.disk_format = conversion["to"]  # what the stores receive (and inspect)
+    source = import_plugins.prepared(deps, task.input, image, source)
+    fresh = task.input.get("method") != "copy-image"  # new data: inspected, signature checked
 
     def size() -> int | None:  # known once the download announced it
         return lengths[-1] if lengths else None
@@ -275,9 +245,7 @@ async def _record_store(deps: Deps, task: Task, done: transfer.Transferred) -> N
                     image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}
                 )
             )
-            conversion = task.input.get("convert")
-            if conversion:
-                image.disk_format = conversion["to"]
+            image.disk_format = import_plugins.converted_format(task.input) or image.disk_format
             if image.checksum is None:
                 image.size, image.virtual_size = done.size, done.virtual_size
                 image.checksum, image.os_hash_algo = done.md5, "sha512"
@@ -332,9 +300,7 @@ async def _finish(deps: Deps, task: Task) -> dict[str, Any]:
         image.updated_at = utcnow()
         s.add(image)
         await lk.set_prop(s, image.id, lk.LOCK, None)
-        if task.input.get("inject_properties"):
-            for name, value in deps.settings.imports.inject_properties.items():
-                await lk.set_prop(s, image.id, name, str(value))
+        await import_plugins.inject(s, deps, task.input, image.id)
         failed = lk.split(await lk.get_prop(s, image.id, lk.FAILED))
         events.record(
             s,
