@@ -27,11 +27,14 @@ from glimpse.edge.bodies import BodyLimitMiddleware
 from glimpse.edge.framing import RequestHeadMiddleware
 from glimpse.edge.headers import SecurityHeadersMiddleware
 from glimpse.middleware import RequestContextMiddleware
+from glimpse.policy.identity import TokenRouter, Verifier, issued_by
+from glimpse.policy.keystone import KeystoneSession, KeystoneVerifier
 from glimpse.policy.rules import Policy
 from glimpse.policy.token_cache import CachingVerifier
 from glimpse.policy.tokens import TokenVerifier
 from glimpse.resolvers import accounts, quotas
 from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.limits import KeystoneLimits
 from glimpse.resolvers.prefetch import prefetcher
 from glimpse.rest_compat import routes as rest_routes
 from glimpse.rest_compat.errors import handle_glimpse_error, handle_unexpected
@@ -45,14 +48,41 @@ WEB_STATIC = Path(__file__).parent / "web" / "static"
 
 def build_deps(settings: Settings) -> Deps:
     """Everything operations need; shared by the server, the worker and the CLI."""
+    extras: dict[str, object] = {"usage": quotas.usage}
+    if settings.keystone.auth_url and settings.keystone.limits:
+        # Unified limits: read with a system-scoped token, as oslo.limit does.
+        session = KeystoneSession(settings.keystone, system_scope=True)
+        extras["limits"] = KeystoneLimits(session, ttl=settings.keystone.limits_cache_seconds)
     return Deps(
         settings=settings,
         db=Database(settings.effective_database_url),
         stores=build_stores(settings),
         policy=Policy(settings.auth.policy_profile, settings.auth.policy_overrides),
         # /v2/info/usage reports what resolvers.quotas enforces (stored and staged bytes).
-        extras={"usage": quotas.usage},
+        extras=extras,
     )
+
+
+def build_verifier(settings: Settings) -> Verifier:
+    """Glimpse's JWT verifier, routed together with Keystone when ``keystone.auth_url``
+    is set (tokens that are not ours are validated there)."""
+    jwt_verifier = TokenVerifier(settings)
+    # Verified tokens are remembered until they expire (glimpse.policy.token_cache): most
+    # requests carry a token seen before. Keystone's verifier keeps its own cache, whose TTL
+    # bounds how long a revoked token stays accepted.
+    ours = CachingVerifier(jwt_verifier, leeway=settings.auth.leeway_seconds)
+    if not settings.keystone.auth_url:
+        return ours
+    keystone = KeystoneVerifier(KeystoneSession(settings.keystone))
+    return TokenRouter(ours, keystone, issued_by(settings.auth.issuer, jwt_verifier.algorithms))
+
+
+async def _close(*services: object) -> None:
+    """Close the HTTP clients of optional services (Keystone sessions)."""
+    for service in services:
+        closer = getattr(service, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 STATISTICS_PERIOD_SECONDS = 600.0
@@ -99,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for hook in app.state.startup_hooks:
                 await stack.enter_async_context(hook(deps))
             yield
+        await _close(app.state.verifier, deps.extras.get("limits"))
         await deps.stores.close()
         await deps.db.dispose()
 
@@ -119,6 +150,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         exception_handlers={GlimpseError: handle_glimpse_error, Exception: handle_unexpected},
     )
+    # Glance answers 404 to a path with a trailing slash (``GET /v2/images/``); Starlette
+    # would redirect it to the path without one.
+    app.router.redirect_slashes = False
     app.state.deps = deps
     app.state.startup_hooks = [prefetcher, planner_statistics]
     if settings.tasks.run_in_process:
@@ -128,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Also for WebSocket connection_init auth. Verified tokens are remembered until they
     # expire (glimpse.policy.token_cache): most requests carry a token seen before.
     app.state.verifier = CachingVerifier(
-        TokenVerifier(settings), leeway=settings.auth.leeway_seconds
+        build_verifier(settings), leeway=settings.auth.leeway_seconds
     )
     app.add_middleware(SecurityHeadersMiddleware)
     # Inner to the request context (which rewrites /v2.N paths), so caps see final paths.

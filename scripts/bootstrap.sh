@@ -22,7 +22,8 @@ apt_install() {
 # qemu-img: resize action and format tests.
 apt_install qemu-utils
 if [ "$MODE" = test ]; then
-  apt_install chromium postgresql
+  # memcached: the cache of the Keystone the identity tests start (tests/keystone).
+  apt_install chromium postgresql memcached
   # Node runs the federation gateway and GraphQL-over-HTTP audit tests. Machines that ship
   # node with its own npm must keep it (Debian's npm package would conflict).
   command -v npm >/dev/null || apt_install nodejs npm

@@ -143,6 +143,16 @@ class ImportSettings:
     # Per connect/read; a download as a whole ends after download_deadline_seconds.
     timeout_seconds: float = 60.0
     download_deadline_seconds: float = 3600.0
+    # Import plugins (Glance's image_import_plugins), run on glance-direct and web-download
+    # imports: "decompress" (gzip/zip sources, bounded: see glimpse.resolvers.decompress),
+    # "convert" (qemu-img to ``convert_to``: glimpse.resolvers.convert) and
+    # "inject_metadata" (``inject_properties`` set on images imported by callers without any
+    # of ``inject_ignore_roles``).
+    plugins: tuple[str, ...] = ()
+    convert_to: str = "raw"  # the "convert" plugin's target disk format
+    decompress_max_ratio: int = 100
+    inject_properties: Mapping[str, str] = field(default_factory=dict)
+    inject_ignore_roles: tuple[str, ...] = ("admin",)
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,45 @@ class DownloadSettings:
 
 
 @dataclass(frozen=True)
+class SignatureSettings:
+    """Image signature verification (glimpse.resolvers.signatures): where the certificates
+    named by ``img_signature_certificate_uuid`` live, as ``<uuid>.pem`` files. Empty: signed
+    images cannot be verified, so their data is refused."""
+
+    certificate_dir: str = ""
+
+
+@dataclass(frozen=True)
+class KeystoneSettings:
+    """OpenStack Identity: tokens Glimpse did not issue are validated with this Keystone.
+
+    Off while ``auth_url`` is empty. ``auth_url`` is written as OpenStack users write it
+    (``http://host:5000/v3``, or the unversioned root). Glimpse authenticates as the service
+    user ``username`` in ``project_name`` (the user needs a role Keystone lets validate
+    tokens, e.g. ``service``). Validated tokens are cached for ``cache_ttl_seconds`` at most
+    (never past their expiry), so a revoked token stops working within that time.
+
+    ``limits`` reads per-project limits (unified limits) from Keystone instead of
+    ``[quotas]``, as Glance's ``use_keystone_limits`` does; the service user then also needs
+    the ``reader`` role on the system, and limits are registered for the service of type
+    ``image`` (in ``region_name`` when set).
+    """
+
+    auth_url: str = ""
+    username: str = ""
+    password: str = ""
+    project_name: str = ""
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    region_name: str = ""
+    timeout_seconds: float = 5.0
+    cache_ttl_seconds: int = 300
+    cache_size: int = 10_000
+    limits: bool = False
+    limits_cache_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable about one Glimpse deployment."""
 
@@ -235,6 +284,8 @@ class Settings:
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
+    keystone: KeystoneSettings = field(default_factory=KeystoneSettings)
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
 
     @property
     def serve_workers(self) -> int:

@@ -3,12 +3,18 @@
 Pure: takes a header mapping, returns a :class:`Principal` or raises :class:`Unauthenticated`.
 Sources, in order: trusted-proxy headers (only when enabled), ``Authorization: Bearer``, then
 ``X-Auth-Token``. No credentials at all gives the anonymous principal; operations then refuse.
+
+Which verifier checks a token: Glimpse's own JWTs always go to the JWT verifier; with
+``keystone.auth_url`` set, any other token (a Keystone fernet or JWS token) is validated with
+Keystone (:class:`TokenRouter`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import jwt
 
 from glimpse.core.context import Principal
 from glimpse.core.errors import Unauthenticated
@@ -16,6 +22,43 @@ from glimpse.core.errors import Unauthenticated
 
 class Verifier(Protocol):
     async def authenticate(self, token: str) -> Principal: ...
+
+
+class TokenRouter:
+    """Sends each token to the verifier that can judge it: ``is_ours(token)`` decides between
+    Glimpse's JWT verifier and Keystone. The choice reads unverified fields only to route;
+    the chosen verifier checks everything, and a token of ours it refuses stays refused."""
+
+    def __init__(self, ours: Verifier, keystone: Verifier, is_ours: Callable[[str], bool]) -> None:
+        self.ours, self.keystone, self._is_ours = ours, keystone, is_ours
+
+    async def authenticate(self, token: str) -> Principal:
+        if self._is_ours(token):
+            return await self.ours.authenticate(token)
+        return await self.keystone.authenticate(token)
+
+    async def aclose(self) -> None:
+        closer = getattr(self.keystone, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+def issued_by(issuer: str, algorithms: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a token is a JWT Glimpse's verifier should judge: signed with one of our
+    algorithms and naming our issuer (any issuer when none is configured). Keystone's fernet
+    tokens are not JWTs at all; its JWS tokens carry no ``iss``."""
+
+    def check(token: str) -> bool:
+        try:
+            header = jwt.get_unverified_header(token)
+            claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return False
+        if header.get("alg") not in algorithms:
+            return False
+        return not issuer or claims.get("iss") == issuer
+
+    return check
 
 
 async def identify(

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import timedelta
 
 import anyio
@@ -32,7 +32,7 @@ from glimpse.core.errors import (
     StoreUnavailable,
 )
 from glimpse.models.tables import Image, ImageLocation
-from glimpse.resolvers import events, quotas, redact
+from glimpse.resolvers import events, quotas, redact, signatures
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.downloads import ByteRange as ByteRange  # re-exported
 from glimpse.resolvers.downloads import Download as Download  # re-exported
@@ -63,10 +63,11 @@ async def upload(
     image, cap = await _begin_upload(deps, ctx, image_id, lock, expected_size)
     blob: StoredBlob | None = None
     try:
-        stream, inspection = instrument(deps, image, chunks, expected_size, cap=cap)
+        signed = await signatures.check_for(deps, image.id)
+        stream, inspection = instrument(deps, image, chunks, expected_size, cap=cap, signed=signed)
         async with _lease(deps, image.id, lock), stream:
             blob = await store.put(f"{image.id}-{lock[:8]}", stream)
-        virtual_size = verdict(image, inspection)
+        virtual_size = verdict(image, inspection, signed)
         record = await _finish_upload(deps, ctx, image, lock, store, blob, stream, virtual_size)
         blob = None
         return record
@@ -196,19 +197,33 @@ def instrument(
     expected: int | None,
     *,
     cap: int | None = None,
+    signed: signatures.SignatureCheck | None = None,
 ) -> tuple[HashingStream, FormatInspection]:
     """The hashing, counting, capped stream over ``chunks`` plus the format inspection of
     every write, whatever container and disk format were declared (shared by uploads,
-    stages, imports, copies and resizes; rules in glimpse.stores.inspect)."""
+    stages, imports, copies and resizes; rules in glimpse.stores.inspect), and the
+    signature check of a signed image."""
     inspection = FormatInspection()
+    observers: list[Callable[[bytes], None]] = [inspection]
+    if signed is not None:
+        observers.append(signed)
     stream = HashingStream(
-        chunks, max_size=_capped(deps, cap), expected_size=expected, observers=[inspection]
+        chunks, max_size=_capped(deps, cap), expected_size=expected, observers=observers
     )
     return stream, inspection
 
 
-def verdict(image: Image, inspection: FormatInspection) -> int | None:
-    """The virtual size to record, or :class:`UnsupportedMediaType` for refused data."""
+def verdict(
+    image: Image,
+    inspection: FormatInspection | None,
+    signed: signatures.SignatureCheck | None = None,
+) -> int | None:
+    """The virtual size to record, or :class:`UnsupportedMediaType` for refused data
+    (:class:`InvalidInput` when a signed image's signature does not match it)."""
+    if signed is not None:
+        signed.verify()
+    if inspection is None:
+        return None
     return inspection.verdict(image.disk_format, image.container_format)
 
 

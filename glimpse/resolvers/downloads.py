@@ -22,11 +22,16 @@ from glimpse.stores.base import BlobStore
 @dataclass(frozen=True)
 class ByteRange:
     """A parsed single range request: ``start`` inclusive, ``end`` inclusive or ``None``;
-    ``suffix`` is the ``bytes=-N`` form."""
+    ``suffix`` is the ``bytes=-N`` form. ``invalid`` is a range that could not be parsed
+    (Glance answers 416 for it, once the image is known to exist and be readable);
+    ``end_within`` refuses an ``end`` past the data instead of clipping it (Glance's legacy
+    request ``Content-Range`` without a total length)."""
 
     start: int | None = None
     end: int | None = None
     suffix: int | None = None
+    invalid: bool = False
+    end_within: bool = False
 
 
 @dataclass
@@ -112,6 +117,8 @@ async def _fast_paths(deps: Deps, ctx: RequestContext, dl: Download) -> None:
 def _resolve_range(rng: ByteRange | None, size: int) -> tuple[int, int]:
     if rng is None:
         return 0, size
+    if rng.invalid or (rng.end_within and rng.end is not None and rng.end >= size):
+        raise RangeNotSatisfiable("Requested range not satisfiable", size=size)
     if rng.suffix is not None:
         if rng.suffix == 0 or size == 0:
             raise RangeNotSatisfiable("Requested range not satisfiable", size=size)

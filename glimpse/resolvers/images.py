@@ -38,6 +38,7 @@ from glimpse.resolvers.image_reads import (  # re-exported: callers use images.*
     relations_for,
     visible_record,
 )
+from glimpse.resolvers.limits import project_limits
 from glimpse.resolvers.metadef_validation import validate_image_properties
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,11 @@ async def create(deps: Deps, ctx: RequestContext, data: ImageCreate) -> ImageRec
     image = _new_row(image_id, owner, base)
     await validate_image_properties(deps, owner, props)
     event = events.entry(ctx, image_id, "create", {**base, "properties": props, "tags": tags})
-    counted = _counts_images(deps, owner)
+    limit = await _image_count_limit(deps, owner)
     try:
-        async with deps.db.writer(one_statement=not counted) as conn:
-            if counted:
-                await _check_image_quota(deps, conn, owner)
+        async with deps.db.writer(one_statement=limit is None) as conn:
+            if limit is not None:
+                await _check_image_quota(conn, owner, limit)
             await sql.create(conn, image, props, tags, event)
     except UniqueViolation as exc:  # the id is taken (perhaps by a create a moment ago)
         raise _exists(image_id) from exc
@@ -172,14 +173,16 @@ def _check_counts(deps: Deps, n_props: int, n_tags: int) -> None:
         raise QuotaExceeded(f"Maximum number of tags exceeded ({quotas.tags_per_image})")
 
 
-def _counts_images(deps: Deps, owner: str | None) -> bool:
-    return deps.settings.quotas.image_count >= 0 and owner is not None
+async def _image_count_limit(deps: Deps, owner: str | None) -> int | None:
+    """The owner's image count limit (``None``: unlimited), read before the write
+    transaction opens: it may come from Keystone (resolvers.limits)."""
+    if owner is None:
+        return None
+    limit = (await project_limits(deps, owner)).image_count_total
+    return None if limit < 0 else limit
 
 
-async def _check_image_quota(deps: Deps, conn: Conn, owner: str | None) -> None:
-    limit = deps.settings.quotas.image_count
-    if limit < 0 or owner is None:
-        return
+async def _check_image_quota(conn: Conn, owner: str | None, limit: int) -> None:
     count = await conn.fetchval(
         "SELECT count(*) FROM images WHERE owner = ? AND NOT deleted", (owner,)
     )

@@ -23,7 +23,16 @@ from glimpse.core.errors import Conflict, GlimpseError, InvalidInput, NotFound, 
 from glimpse.models.status import check_transition
 from glimpse.models.tables import Image, ImageLocation, Task
 from glimpse.policy.rules import Target
-from glimpse.resolvers import events, quotas, redact, text, transfer, web_download
+from glimpse.resolvers import (
+    events,
+    import_plugins,
+    quotas,
+    redact,
+    signatures,
+    text,
+    transfer,
+    web_download,
+)
 from glimpse.resolvers import image_lock as lk
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import load_for, remove_blobs
@@ -58,6 +67,10 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
     if not req.all_stores_must_succeed and not deps.settings.multi_store:
         raise InvalidInput("all_stores_must_succeed=false needs several stores")
     if req.method == "web-download":
+        # State first (an import into an active image is a 409 whatever its URI), then the
+        # URI filter - outside the write transaction, as it resolves host names.
+        async with deps.db.read() as s:
+            _check_state(await load_for(s, deps, ctx, image_id, "modify_image"), req.method)
         await web_download.check(
             deps.settings.imports, req.uri or "", web_download.resolver_of(deps)
         )
@@ -79,6 +92,8 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         }
         if req.uri is not None:
             task_input["uri"] = req.uri
+        task_input.update(_glance_input(image.id, req, stores))
+        task_input.update(import_plugins.task_options(deps, ctx, image, req.method))
         task = enqueue(s, ctx, "api_image_import", task_input, image_id=image.id)
         await lk.take(s, deps, image.id, task.id)
         await lk.set_prop(s, image.id, lk.IMPORTING, ",".join(stores))
@@ -116,6 +131,22 @@ async def _check_quota(
     each = image.size if method == "copy-image" else (staged.meta.get("size") if staged else None)
     if isinstance(each, int):
         quotas.check_size(cap, each * (held + adding))
+
+
+def _glance_input(image_id: str, req: ImportRequest, stores: list[str]) -> dict[str, Any]:
+    """The keys Glance's import tasks carry in ``input``: the image, the import request
+    and the target stores (clients and tempest read them from the image's tasks)."""
+    method: dict[str, Any] = {"name": req.method}
+    if req.uri is not None:
+        method["uri"] = req.uri
+    import_req: dict[str, Any] = {
+        "method": method,
+        "all_stores": req.all_stores,
+        "all_stores_must_succeed": req.all_stores_must_succeed,
+    }
+    if req.stores is not None:
+        import_req["stores"] = list(req.stores)
+    return {"image_id": image_id, "import_req": import_req, "backend": stores}
 
 
 def _check_state(image: Image, method: str) -> None:
@@ -208,6 +239,8 @@ async def _import_to(
     the first store recorded."""
     lengths: list[int] = [total] if total else []
     source = await _source(deps, task, image, staged, lengths)
+    source = import_plugins.prepared(deps, task.input, image, source)
+    fresh = task.input.get("method") != "copy-image"  # new data: its signature is checked
 
     def size() -> int | None:  # known once the download announced it
         return lengths[-1] if lengths else None
@@ -222,6 +255,7 @@ async def _import_to(
         expect=image,
         ctx=lk.task_ctx(task),
         cap=await quotas.cap_now(deps, image.owner),
+        signed=await signatures.check_for(deps, image.id) if fresh else None,
     )
 
 
@@ -255,6 +289,7 @@ async def _record_store(deps: Deps, task: Task, done: transfer.Transferred) -> N
                     image_id=image.id, store=done.store, url=done.uri, meta={"store": done.store}
                 )
             )
+            image.disk_format = import_plugins.converted_format(task.input) or image.disk_format
             if image.checksum is None:
                 image.size, image.virtual_size = done.size, done.virtual_size
                 image.checksum, image.os_hash_algo = done.md5, "sha512"
@@ -309,6 +344,7 @@ async def _finish(deps: Deps, task: Task) -> dict[str, Any]:
         image.updated_at = utcnow()
         s.add(image)
         await lk.set_prop(s, image.id, lk.LOCK, None)
+        await import_plugins.inject(s, deps, task.input, image.id)
         failed = lk.split(await lk.get_prop(s, image.id, lk.FAILED))
         events.record(
             s,

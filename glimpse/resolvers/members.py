@@ -121,11 +121,11 @@ async def remove_member(deps: Deps, ctx: RequestContext, image_id: str, member: 
     text.check(member, "member id")
     async with deps.db.begin() as s:
         image, target = await _load(s, deps, ctx, image_id)
+        _require_shared(image)  # Glance refuses before looking the member up (403, not 404)
         row = await s.get(ImageMember, (image.id, member))
         if row is None or not (_sees_all(ctx, image) or member == ctx.project_id):
             raise NotFound(f"Member {member} not found on image {image.id}")
         deps.policy.enforce("delete_member", ctx.principal, target)
-        _require_shared(image)
         await s.delete(row)
         events.record(s, ctx, image.id, "remove_member", {"member": member})
 

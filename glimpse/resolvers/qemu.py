@@ -75,3 +75,30 @@ async def info(settings: TaskSettings, path: Path, fmt: str) -> dict[str, Any]:
     out = await _run(settings, "info", "-f", fmt, "--output=json", str(path))
     data: dict[str, Any] = json.loads(out)
     return data
+
+
+# Disk format names as Glance writes them -> qemu-img's driver names.
+QEMU_FORMATS = {
+    "raw": "raw",
+    "qcow2": "qcow2",
+    "vmdk": "vmdk",
+    "vhd": "vpc",
+    "vhdx": "vhdx",
+    "vdi": "vdi",
+}
+# Drivers that could follow a backing file: opened with it switched off.
+_BACKED = frozenset({"qcow2", "vmdk"})
+
+
+async def convert(settings: TaskSettings, src: Path, fmt: str, dst: Path, target: str) -> None:
+    """Convert ``src`` (format ``fmt``) into a new ``dst`` of format ``target``.
+
+    The input must already have passed format inspection (no backing or data file); the
+    backing file is switched off once more so qemu-img can never read a host file."""
+    driver, out = QEMU_FORMATS[fmt], QEMU_FORMATS[target]
+    if driver in _BACKED:
+        spec = {"driver": driver, "file": {"driver": "file", "filename": str(src)}}
+        source = "json:" + json.dumps({**spec, "backing": None})
+        await _run(settings, "convert", "-O", out, source, str(dst))
+    else:
+        await _run(settings, "convert", "-f", driver, "-O", out, str(src), str(dst))

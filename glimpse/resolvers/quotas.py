@@ -1,7 +1,7 @@
 """Per-project quotas and the usage report behind ``GET /v2/info/usage``.
 
-Limits come from ``settings.quotas`` (a negative value is unlimited; ``image_size_total`` and
-``image_stage_total`` in MiB, the unit of Glance's unified limits). Counts
+Limits come from resolvers.limits (``settings.quotas``, or Keystone's unified limits; a
+negative value is unlimited; ``image_size_total`` and ``image_stage_total`` in MiB). Counts
 per image (tags, properties, members) are checked where those change (resolvers.images,
 resolvers.members); this module owns the per-project totals:
 
@@ -41,6 +41,7 @@ from glimpse.core.context import RequestContext
 from glimpse.core.errors import QuotaExceeded
 from glimpse.models.tables import Image, ImageLocation
 from glimpse.resolvers.deps import Deps
+from glimpse.resolvers.limits import project_limits
 
 MiB = 1024 * 1024
 IN_PROGRESS = ("saving", "uploading", "importing")
@@ -100,8 +101,10 @@ def _left(limit_mib: int, used: int) -> int | None:
 async def size_cap(deps: Deps, s: AsyncSession, project: str | None, image_id: str) -> int | None:
     """Bytes ``project`` may still store (``None``: unlimited), not counting ``image_id``:
     the cap of data that replaces all of that image's data (upload, resize)."""
-    limit = deps.settings.quotas.image_size_total
-    if limit < 0 or project is None:
+    if project is None:
+        return None
+    limit = (await project_limits(deps, project)).image_size_total
+    if limit < 0:
         return None
     used = await project_usage(s, project, exclude=image_id)
     return _left(limit, used.stored_bytes)
@@ -110,8 +113,10 @@ async def size_cap(deps: Deps, s: AsyncSession, project: str | None, image_id: s
 async def room(deps: Deps, s: AsyncSession, project: str | None) -> int | None:
     """Bytes ``project`` may still add to what it stores (``None``: unlimited): the cap of
     data stored beside what exists (a copy, an import into one more store)."""
-    limit = deps.settings.quotas.image_size_total
-    if limit < 0 or project is None:
+    if project is None:
+        return None
+    limit = (await project_limits(deps, project)).image_size_total
+    if limit < 0:
         return None
     return _left(limit, (await project_usage(s, project)).stored_bytes)
 
@@ -177,8 +182,10 @@ async def admit_image(deps: Deps, s: AsyncSession, project: str | None) -> None:
 
 async def stage_cap(deps: Deps, s: AsyncSession, project: str | None, image_id: str) -> int | None:
     """Bytes ``project`` may still stage (``None``: unlimited), not counting ``image_id``."""
-    limit = deps.settings.quotas.image_stage_total
-    if limit < 0 or project is None:
+    if project is None:
+        return None
+    limit = (await project_limits(deps, project)).image_stage_total
+    if limit < 0:
         return None
     used = await project_usage(s, project, exclude=image_id)
     return _left(limit, used.staged_bytes)
@@ -202,14 +209,16 @@ async def usage(deps: Deps, ctx: RequestContext) -> dict[str, dict[str, int]]:
     resolvers.discovery. Like Glance without unified limits, ``{}`` when no project total
     is limited, or for a caller with no project."""
     deps.policy.enforce("get_usage", ctx.principal)
-    q = deps.settings.quotas
-    if ctx.project_id is None or max(q.image_count, q.image_size_total, q.image_stage_total) < 0:
+    if ctx.project_id is None:
+        return {}
+    q = await project_limits(deps, ctx.project_id)
+    if not q.any_limited:
         return {}
     async with deps.db.read() as s:
         u = await project_usage(s, ctx.project_id)
     return {
         "image_size_total": _entry(q.image_size_total, u.stored_bytes, mib=True),
         "image_stage_total": _entry(q.image_stage_total, u.staged_bytes, mib=True),
-        "image_count_total": _entry(q.image_count, u.image_count, mib=False),
-        "image_count_uploading": _entry(-1, u.uploading, mib=False),
+        "image_count_total": _entry(q.image_count_total, u.image_count, mib=False),
+        "image_count_uploading": _entry(q.image_count_uploading, u.uploading, mib=False),
     }

@@ -22,6 +22,7 @@ from glimpse.resolvers import storage
 from glimpse.resolvers.data import instrument, raise_quota_if_capped, verdict
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.images import remove_blobs
+from glimpse.resolvers.signatures import SignatureCheck
 from glimpse.resolvers.task_queue import Progress
 from glimpse.stores.base import BlobStore, StoredBlob
 
@@ -76,17 +77,19 @@ async def write(
     expect: Image | None = None,
     ctx: RequestContext | None = None,
     cap: int | None = None,
+    signed: SignatureCheck | None = None,
 ) -> Transferred:
     """Write ``chunks`` to ``store`` at ``key``, hashing and inspecting them (whatever the
     declared formats: data that became active before a rule existed is checked again on
     every copy). With ``expect``, the data must match that image's recorded size, md5 and
     sha512; a mismatch removes the blob, is recorded as an ``integrity_error`` event and
-    raises :class:`IntegrityError`. Refused data is removed too. ``cap`` is what the
-    project's quota leaves (see resolvers.quotas): the stream stops past it with
-    :class:`QuotaExceeded`, as it stops past ``max_image_size`` with PayloadTooLarge."""
+    raises :class:`IntegrityError`. Refused data (format, or a ``signed`` image's signature)
+    is removed too. ``cap`` is what the project's quota leaves (see resolvers.quotas): the
+    stream stops past it with :class:`QuotaExceeded`, as it stops past ``max_image_size``
+    with PayloadTooLarge."""
     if store.read_only:
         raise Conflict(f"Store {store.name} is read-only")
-    stream, inspection = instrument(deps, image, chunks, None, cap=cap)
+    stream, inspection = instrument(deps, image, chunks, None, cap=cap, signed=signed)
     try:
         async with stream:
             blob: StoredBlob = await store.put(key, stream)
@@ -94,7 +97,7 @@ async def write(
         raise_quota_if_capped(deps, exc, cap, "storage")
         raise
     try:
-        virtual_size = verdict(image, inspection)
+        virtual_size = verdict(image, inspection, signed)
         if expect is not None:
             storage.verify_against(expect, stream.size, stream.md5, stream.sha512)
     except BaseException as exc:

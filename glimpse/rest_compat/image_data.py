@@ -80,23 +80,34 @@ async def download(request: Request) -> Response:
 
 
 def parse_range(range_header: str | None, content_range: str | None) -> ByteRange | None:
-    """One ``bytes=a-b`` / ``bytes=-n`` range (several ranges are a 400), or Glance's legacy
-    request ``Content-Range``."""
+    """One ``bytes=a-b`` / ``bytes=-n`` range, or Glance's legacy request ``Content-Range``.
+
+    As in Glance: several ranges are a 400; a range that does not parse (``bytes=10-5``,
+    ``bytes=abc``) is a 416, decided after the image was found and may be read."""
     if range_header:
         if "," in range_header:
             raise InvalidInput("Multiple ranges are not supported")
         m = _RANGE.match(range_header.strip())
         if not m or (not m.group(1) and not m.group(2)):
-            raise InvalidInput(f"Invalid Range header: {range_header}")
+            return ByteRange(invalid=True)
         start, end = m.group(1), m.group(2)
         if not start:
             return ByteRange(suffix=int(end))
         if end and int(end) < int(start):
-            raise InvalidInput(f"Invalid Range header: {range_header}")
+            return ByteRange(invalid=True)
         return ByteRange(start=int(start), end=int(end) if end else None)
     if content_range:
-        m = _CONTENT_RANGE.match(content_range.strip())
-        if not m:
-            raise InvalidInput(f"Invalid Content-Range header: {content_range}")
-        return ByteRange(start=int(m.group(1)), end=int(m.group(2)))
+        return _content_range(content_range)
     return None
+
+
+def _content_range(header: str) -> ByteRange:
+    """``bytes a-b/total`` or ``bytes a-b/*``: ``b`` may not precede ``a`` nor reach the
+    stated total; without a total it must lie inside the image (else 416)."""
+    m = _CONTENT_RANGE.match(header.strip())
+    if not m:
+        return ByteRange(invalid=True)
+    start, end, total = int(m.group(1)), int(m.group(2)), m.group(3)
+    if end < start or (total != "*" and end >= int(total)):
+        return ByteRange(invalid=True)
+    return ByteRange(start=start, end=end, end_within=total == "*")

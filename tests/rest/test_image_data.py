@@ -44,7 +44,8 @@ async def test_ranges(api: Api) -> None:
         assert r.headers["content-range"] == content_range
     assert (await api.get(url, headers={"Range": f"bytes={len(DATA)}-"})).status_code == 416
     assert (await api.get(url, headers={"Range": "bytes=0-1,5-6"})).status_code == 400
-    assert (await api.get(url, headers={"Range": "lines=1-2"})).status_code == 400
+    # a Range that does not parse is 416, as in Glance (webob finds no range in it)
+    assert (await api.get(url, headers={"Range": "lines=1-2"})).status_code == 416
 
 
 async def test_upload_rules(api: Api) -> None:
