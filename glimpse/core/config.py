@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from glimpse.core.errors import InvalidInput
+from glimpse.core.hashing import DEFAULT_ALGORITHM, check_algorithm
 
 GiB = 1024**3
 TiB = 1024**4
@@ -174,6 +175,8 @@ class Settings:
     workers: int = 1
     public_url: str = ""
     max_image_size: int = TiB
+    # Glance's ``hashing_algorithm``: the secure hash behind os_hash_algo/os_hash_value.
+    hashing_algorithm: str = DEFAULT_ALGORITHM
     max_json_body: int = 1024 * 1024
     page_default: int = 25
     page_max: int = 1000
@@ -192,6 +195,9 @@ class Settings:
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
+
+    def __post_init__(self) -> None:
+        check_algorithm(self.hashing_algorithm)  # a typo fails at start-up, not per upload
 
     @property
     def effective_database_url(self) -> str:

@@ -1,7 +1,7 @@
 """Image data in: streamed upload (and staging) into a store. Downloads: resolvers/downloads.
 
 Upload contract: only one writer per image (the ``queued -> saving`` transition is a
-conditional UPDATE holding a renewable lease); bytes are hashed (md5 + sha512), counted and
+conditional UPDATE holding a renewable lease); bytes are hashed (md5 + multihash), counted and
 capped while they stream; any failure - client gone, cap exceeded, store full, format refused,
 image deleted meanwhile - removes the blob and restores ``queued``. Nothing half-written is
 ever marked active.
@@ -196,15 +196,18 @@ def instrument(
     expected: int | None,
     *,
     cap: int | None = None,
+    algorithm: str | None = None,
 ) -> tuple[HashingStream, FormatInspection | None]:
     """The hashing, counting, capped stream over ``chunks`` plus the format inspection
-    Glance applies to ``bare`` containers (shared by uploads, imports and copies)."""
+    Glance applies to ``bare`` containers (shared by uploads, imports and copies). The
+    multihash uses ``algorithm``, by default the configured ``hashing_algorithm``."""
     inspection = FormatInspection() if image.container_format in INSPECTED_CONTAINERS else None
     stream = HashingStream(
         chunks,
         max_size=_capped(deps, cap),
         expected_size=expected,
         observers=[inspection] if inspection else [],
+        algorithm=algorithm or deps.settings.hashing_algorithm,
     )
     return stream, inspection
 
@@ -261,8 +264,8 @@ async def _finish_upload(
         current.size, current.virtual_size = stream.size, virtual_size
         current.checksum, current.os_hash_algo, current.os_hash_value = (
             stream.md5,
-            "sha512",
-            stream.sha512,
+            stream.algorithm,
+            stream.os_hash_value,
         )
         current.status, current.lock_owner, current.lock_expires_at = "active", None, None
         current.updated_at = utcnow()

@@ -34,7 +34,8 @@ class Transferred:
     uri: str
     size: int
     md5: str
-    sha512: str
+    hash_algo: str
+    os_hash_value: str
     virtual_size: int | None
 
 
@@ -79,11 +80,13 @@ async def write(
 ) -> Transferred:
     """Write ``chunks`` to ``store`` at ``key``, hashing and (for bare containers)
     inspecting. With ``expect``, the data must match that image's recorded size, md5 and
-    sha512; a mismatch removes the blob, is recorded as an ``integrity_error`` event and
-    raises :class:`IntegrityError`. Refused data is removed too."""
+    multihash (computed with the algorithm ``expect`` records); a mismatch removes the
+    blob, is recorded as an ``integrity_error`` event and raises :class:`IntegrityError`.
+    Refused data is removed too."""
     if store.read_only:
         raise Conflict(f"Store {store.name} is read-only")
-    stream, inspection = instrument(deps, image, chunks, None)
+    algorithm = storage.hash_algo_for(deps, expect)
+    stream, inspection = instrument(deps, image, chunks, None, algorithm=algorithm)
     if not inspect:
         inspection = None
     async with stream:
@@ -91,7 +94,7 @@ async def write(
     try:
         virtual_size = verdict(image, inspection, stream.size)
         if expect is not None:
-            storage.verify_against(expect, stream.size, stream.md5, stream.sha512)
+            storage.verify_against(expect, stream.size, stream.md5, stream.os_hash_value, algorithm)
     except BaseException as exc:
         await remove_blobs(deps, [blob.uri])
         if isinstance(exc, IntegrityError) and expect is not None:
@@ -99,7 +102,15 @@ async def write(
                 deps, ctx, expect.id, exc, f"write to {store.name}"
             )
         raise
-    return Transferred(store.name, blob.uri, stream.size, stream.md5, stream.sha512, virtual_size)
+    return Transferred(
+        store.name,
+        blob.uri,
+        stream.size,
+        stream.md5,
+        algorithm,
+        stream.os_hash_value,
+        virtual_size,
+    )
 
 
 async def active_location(deps: Deps, image_id: str) -> ImageLocation | None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from glimpse.core.errors import IntegrityError
+from glimpse.core.hashing import DEFAULT_ALGORITHM, new_hash
 from glimpse.stores._fileio import write_all
 from glimpse.stores._sink import ThreadSink
 from glimpse.stores.filesystem import translate_os_errors
@@ -35,11 +36,13 @@ COALESCE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Expected:
-    """What the bytes must hash to (the image's recorded checksums)."""
+    """What the bytes must hash to (the image's recorded checksums). ``os_hash_algo``
+    names the algorithm of ``os_hash_value`` (sha512 when an old record lacks it)."""
 
     size: int | None
     md5: str | None
-    sha512: str | None
+    os_hash_value: str | None
+    os_hash_algo: str | None = None
 
 
 class LocalCache:
@@ -113,8 +116,8 @@ class LocalCache:
 
 
 class CacheWriter:
-    """Writes one copy while md5 and sha512 are computed, in two worker threads (the
-    sha512 thread also writes the file: one hand-off per block less, the block still
+    """Writes one copy while md5 and the multihash are computed, in two worker threads (the
+    multihash thread also writes the file: one hand-off per block less, the block still
     in cache when it is written).
 
     ``send`` chunks in order, then ``commit`` verifies size and digests against
@@ -129,7 +132,7 @@ class CacheWriter:
         self.cache, self.image_id, self.expected = cache, image_id, expected
         self.temp, self._fh = temp, fh
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._multihash = hashlib.sha512()
+        self._multihash = new_hash(expected.os_hash_algo or DEFAULT_ALGORITHM)
         self._size = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
@@ -196,7 +199,7 @@ class CacheWriter:
             return "size"
         if exp.md5 and exp.md5 != self._md5.hexdigest():
             return "checksum"
-        if exp.sha512 and exp.sha512 != self._multihash.hexdigest():
+        if exp.os_hash_value and exp.os_hash_value != self._multihash.hexdigest():
             return "os_hash_value"
         return None
 

@@ -1,22 +1,23 @@
 """The upload stream: counts bytes, enforces size limits and hashes, without holding data.
 
-md5 (Glance's ``checksum``) and sha512 (``os_hash_value``) each run in their own worker
-thread fed by a bounded queue. hashlib releases the GIL on large buffers, so on two cores
-both digests cost about as much as the slower one alone; doing them one after the other
-in the event loop halves upload throughput (measured in infra.md section 5).
+md5 (Glance's ``checksum``) and the multihash (``os_hash_value``, sha512 unless configured
+otherwise, see ``glimpse.core.hashing``) each run in their own worker thread fed by a
+bounded queue. hashlib releases the GIL on large buffers, so on two cores both digests
+cost about as much as the slower one alone; doing them one after the other in the event
+loop halves upload throughput (measured in infra.md section 5).
 
 Per-block overhead is paid rarely: small chunks are coalesced into ~1 MiB blocks (one
 copy, far cheaper than a thread hand-off and a GIL round trip per 64 KiB chunk), while
 chunks of at least a quarter of that pass through uncopied. A store that writes files can
 hand its write function to :meth:`HashingStream.attach_writer`: blocks are then written by
-the sha512 thread right after hashing, while they are still in the CPU cache, instead of
+the multihash thread right after hashing, while they are still in the CPU cache, instead of
 by a third thread (one hand-off, one wake-up and one cold read of every block less).
 
 Typical use, with the store consuming the stream::
 
     async with HashingStream(request.stream(), max_size=cap, observers=[inspection]) as hs:
         blob = await store.put(key, hs)
-    image.checksum, image.os_hash_value, image.size = hs.md5, hs.sha512, hs.size
+    image.checksum, image.os_hash_value, image.size = hs.md5, hs.os_hash_value, hs.size
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from contextlib import aclosing
 from types import TracebackType
 
 from glimpse.core.errors import InvalidInput, PayloadTooLarge
+from glimpse.core.hashing import DEFAULT_ALGORITHM, new_hash
 from glimpse.stores._sink import ThreadSink
 
 COALESCE_BYTES = 1 << 20
@@ -39,7 +41,8 @@ Writer = Callable[[bytes], object]
 
 
 class HashingStream:
-    """Wraps an async byte stream; iterate it once, then read ``size``, ``md5``, ``sha512``.
+    """Wraps an async byte stream; iterate it once, then read ``size``, ``md5`` and
+    ``os_hash_value`` (computed with ``algorithm``, a name ``hashlib`` knows).
 
     Raises :class:`PayloadTooLarge` as soon as more than ``max_size`` bytes arrived and
     :class:`InvalidInput` when ``expected_size`` is given and the final count differs
@@ -57,14 +60,16 @@ class HashingStream:
         expected_size: int | None = None,
         observers: Sequence[Observer] = (),
         coalesce_bytes: int = COALESCE_BYTES,
+        algorithm: str = DEFAULT_ALGORITHM,
     ) -> None:
         self._source = source
         self._max_size = max_size
         self._expected_size = expected_size
         self._observers = tuple(observers)
         self._coalesce_bytes = coalesce_bytes
+        self.algorithm = algorithm
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._multihash = hashlib.sha512()
+        self._multihash = new_hash(algorithm)
         self._writers: list[Writer] = []
         self._sinks: tuple[ThreadSink, ...] = ()
         self._size = 0
@@ -87,7 +92,7 @@ class HashingStream:
         self._stop_sinks()
 
     def attach_writer(self, write: Writer) -> bool:
-        """Have ``write(block)`` called for every block, in order, in the sha512 thread.
+        """Have ``write(block)`` called for every block, in order, in the multihash thread.
 
         For stores that write blocks with a blocking call (a file). Call it before the
         iteration starts; it returns False afterwards, and the caller then writes the
@@ -115,7 +120,7 @@ class HashingStream:
         multihash = self._digest_and_write if self._writers else self._multihash.update
         self._sinks = (
             ThreadSink(self._md5.update, name="hash-md5", depth=QUEUE_DEPTH),
-            ThreadSink(multihash, name="hash-sha512", depth=QUEUE_DEPTH),
+            ThreadSink(multihash, name=f"hash-{self.algorithm}", depth=QUEUE_DEPTH),
         )
         try:
             async with aclosing(_coalesce(self._source, self._coalesce_bytes)) as blocks:
@@ -169,8 +174,8 @@ class HashingStream:
         return self._md5.hexdigest()
 
     @property
-    def sha512(self) -> str:
-        """Hex sha512 of the whole stream; only after a complete iteration."""
+    def os_hash_value(self) -> str:
+        """Hex digest (``algorithm``) of the whole stream; only after a complete iteration."""
         self._require_done()
         return self._multihash.hexdigest()
 
