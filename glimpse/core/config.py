@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from glimpse.core.errors import InvalidInput
+from glimpse.core.hashing import DEFAULT_ALGORITHM, check_algorithm
 
 GiB = 1024**3
 TiB = 1024**4
@@ -266,6 +267,8 @@ class Settings:
     workers: int = 0
     public_url: str = ""
     max_image_size: int = TiB
+    # Glance's ``hashing_algorithm``: the secure hash behind os_hash_algo/os_hash_value.
+    hashing_algorithm: str = DEFAULT_ALGORITHM
     max_json_body: int = 1024 * 1024
     page_default: int = 25
     page_max: int = 1000
@@ -298,6 +301,9 @@ class Settings:
         except AttributeError:  # not on Linux
             cpus = os.cpu_count() or 1
         return max(1, cpus)
+
+    def __post_init__(self) -> None:
+        check_algorithm(self.hashing_algorithm)  # a typo fails at start-up, not per upload
 
     @property
     def effective_database_url(self) -> str:

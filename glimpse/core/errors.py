@@ -109,7 +109,7 @@ class StoreUnavailable(GlimpseError):
 
 
 class IntegrityError(StoreUnavailable):
-    """Data read back from a store does not hash to the recorded checksum/sha512."""
+    """Data read back from a store does not hash to the recorded checksum/multihash."""
 
     code = "DATA_INTEGRITY"
 

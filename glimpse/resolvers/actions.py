@@ -204,7 +204,7 @@ async def _activate_copy(deps: Deps, task: Task, done: transfer.Transferred, src
                 )
             )
             new.size, new.virtual_size, new.checksum = done.size, src.virtual_size, done.md5
-            new.os_hash_algo, new.os_hash_value = "sha512", done.sha512
+            new.os_hash_algo, new.os_hash_value = done.hash_algo, done.os_hash_value
             new.status, new.updated_at = "active", utcnow()
             s.add(new)
             await lk.set_prop(s, new.id, lk.LOCK, None)
@@ -346,7 +346,7 @@ async def _swap(
             olds = await _replace_locations(s, image.id, done)
             before = {"size": image.size, "virtual_size": image.virtual_size}
             image.size, image.virtual_size, image.checksum = done.size, virtual, done.md5
-            image.os_hash_algo, image.os_hash_value = "sha512", done.sha512
+            image.os_hash_algo, image.os_hash_value = done.hash_algo, done.os_hash_value
             image.updated_at = utcnow()
             s.add(image)
             await lk.set_prop(s, image.id, lk.LOCK, None)

@@ -345,7 +345,12 @@ async def commit(
 
 
 def expected_of(image: Image) -> Expected:
-    return Expected(size=image.size, md5=image.checksum, sha512=image.os_hash_value)
+    return Expected(
+        size=image.size,
+        md5=image.checksum,
+        os_hash_value=image.os_hash_value,
+        os_hash_algo=image.os_hash_algo,
+    )
 
 
 async def _mark_cached(deps: Deps, image: Image) -> None:

@@ -1,7 +1,7 @@
 """Image data in: streamed upload (and staging) into a store. Downloads: resolvers/downloads.
 
 Upload contract: only one writer per image (the ``queued -> saving`` transition is a
-conditional UPDATE holding a renewable lease); bytes are hashed (md5 + sha512), counted and
+conditional UPDATE holding a renewable lease); bytes are hashed (md5 + multihash), counted and
 capped while they stream; any failure - client gone, cap exceeded, store full, format refused,
 image deleted meanwhile - removes the blob and restores ``queued``. Nothing half-written is
 ever marked active.
@@ -198,17 +198,23 @@ def instrument(
     *,
     cap: int | None = None,
     signed: signatures.SignatureCheck | None = None,
+    algorithm: str | None = None,
 ) -> tuple[HashingStream, FormatInspection]:
     """The hashing, counting, capped stream over ``chunks`` plus the format inspection of
     every write, whatever container and disk format were declared (shared by uploads,
     stages, imports, copies and resizes; rules in glimpse.stores.inspect), and the
-    signature check of a signed image."""
+    signature check of a signed image. The multihash uses ``algorithm``, by default the
+    configured ``hashing_algorithm``."""
     inspection = FormatInspection()
     observers: list[Callable[[bytes], None]] = [inspection]
     if signed is not None:
         observers.append(signed)
     stream = HashingStream(
-        chunks, max_size=_capped(deps, cap), expected_size=expected, observers=observers
+        chunks,
+        max_size=_capped(deps, cap),
+        expected_size=expected,
+        observers=observers,
+        algorithm=algorithm or deps.settings.hashing_algorithm,
     )
     return stream, inspection
 
@@ -272,8 +278,8 @@ async def _finish_upload(
         current.size, current.virtual_size = stream.size, virtual_size
         current.checksum, current.os_hash_algo, current.os_hash_value = (
             stream.md5,
-            "sha512",
-            stream.sha512,
+            stream.algorithm,
+            stream.os_hash_value,
         )
         current.status, current.lock_owner, current.lock_expires_at = "active", None, None
         current.updated_at = utcnow()

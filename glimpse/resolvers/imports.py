@@ -292,8 +292,8 @@ async def _record_store(deps: Deps, task: Task, done: transfer.Transferred) -> N
             image.disk_format = import_plugins.converted_format(task.input) or image.disk_format
             if image.checksum is None:
                 image.size, image.virtual_size = done.size, done.virtual_size
-                image.checksum, image.os_hash_algo = done.md5, "sha512"
-                image.os_hash_value = done.sha512
+                image.checksum, image.os_hash_algo = done.md5, done.hash_algo
+                image.os_hash_value = done.os_hash_value
             left = [
                 n for n in lk.split(await lk.get_prop(s, image.id, lk.IMPORTING)) if n != done.store
             ]

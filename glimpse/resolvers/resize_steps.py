@@ -15,7 +15,7 @@ import anyio
 
 from glimpse.core.errors import Conflict, UnsupportedMediaType
 from glimpse.models.tables import Image, ImageLocation, Task
-from glimpse.resolvers import quotas, transfer
+from glimpse.resolvers import quotas, storage, transfer
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.task_queue import Progress
 from glimpse.stores.inspect import FormatInspection
@@ -38,7 +38,8 @@ async def fetch_scratch(
     source = transfer.paced(
         deps, transfer.read(deps, loc.url), progress, image.size, "fetching", (0, 40)
     )
-    stream = HashingStream(source, observers=[inspection])
+    algorithm = storage.hash_algo_for(deps, image)
+    stream = HashingStream(source, observers=[inspection], algorithm=algorithm)
     async with stream, await anyio.open_file(path, "wb") as fh:
         async for chunk in stream:
             await fh.write(chunk)

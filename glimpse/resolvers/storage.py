@@ -27,6 +27,7 @@ from glimpse.core.errors import (
     NotFound,
     StoreUnavailable,
 )
+from glimpse.core.hashing import DEFAULT_ALGORITHM
 from glimpse.models.tables import Image, ImageLocation
 from glimpse.resolvers import events
 from glimpse.resolvers.deps import Deps
@@ -156,7 +157,7 @@ async def copy_verified(
     to_store: str,
     ctx: RequestContext | None = None,
 ) -> ImageLocation:
-    """Copy an image's data between stores, verifying size, md5 and sha512 on the way.
+    """Copy an image's data between stores, verifying size, md5 and multihash on the way.
 
     For task handlers (copy-image): the caller has authorized the operation. Idempotent:
     when ``to_store`` already holds the image its location is returned. A mismatch removes
@@ -172,10 +173,11 @@ async def copy_verified(
     reader = deps.stores.for_uri(source.url)
     if reader is None:
         raise StoreUnavailable(f"No configured store holds {source.url}")
-    async with HashingStream(reader.open(source.url)) as stream:
+    algorithm = hash_algo_for(deps, current)
+    async with HashingStream(reader.open(source.url), algorithm=algorithm) as stream:
         blob = await dest.put(f"{image_id}-{uuid.uuid4().hex[:8]}", stream)
     try:
-        verify_against(current, stream.size, stream.md5, stream.sha512)
+        verify_against(current, stream.size, stream.md5, stream.os_hash_value, algorithm)
         return await _record_copy(deps, ctx, image_id, to_store, blob.uri, from_store)
     except BaseException as exc:
         await remove_blobs(deps, [blob.uri])
@@ -209,14 +211,33 @@ async def _copy_source(
     return current, by_store[from_store]
 
 
-def verify_against(image: Image, size: int, md5: str, sha512: str) -> None:
+def recorded_hash_algo(image: Image) -> str | None:
+    """The algorithm of the image's ``os_hash_value``: ``os_hash_algo``, or sha512 for a
+    value recorded without one (Glance's default before the setting existed)."""
+    if image.os_hash_algo:
+        return image.os_hash_algo
+    return DEFAULT_ALGORITHM if image.os_hash_value else None
+
+
+def hash_algo_for(deps: Deps, image: Image | None) -> str:
+    """The multihash algorithm for data of ``image``: the one it records, so copies can be
+    verified and keep their value; the configured ``hashing_algorithm`` for new data."""
+    recorded = recorded_hash_algo(image) if image is not None else None
+    return recorded or deps.settings.hashing_algorithm
+
+
+def verify_against(
+    image: Image, size: int, md5: str, os_hash_value: str, algorithm: str = DEFAULT_ALGORITHM
+) -> None:
     """Raise :class:`IntegrityError` unless copied data matches what the image recorded
-    (size, md5 and sha512; fields not recorded yet are not checked). Every copy path -
-    between stores, into the cache, the copy action, copy-image - verifies through here."""
+    (size, md5 and the multihash computed with ``algorithm``; fields not recorded yet, or
+    recorded with another algorithm, are not checked). Every copy path - between stores,
+    into the cache, the copy action, copy-image - verifies through here."""
+    same_algo = recorded_hash_algo(image) in (None, algorithm)
     checks = (
         ("size", image.size, size),
         ("checksum", image.checksum, md5),
-        ("os_hash_value", image.os_hash_value, sha512),
+        ("os_hash_value", image.os_hash_value if same_algo else None, os_hash_value),
     )
     for name, recorded, actual in checks:
         if recorded is not None and recorded != actual:
@@ -258,9 +279,11 @@ __all__ = [
     "StoreInfo",
     "copy_verified",
     "delete_from_store",
+    "hash_algo_for",
     "list_stores",
     "pick_location",
     "record_integrity_error",
+    "recorded_hash_algo",
     "stores_detail",
     "verify_against",
 ]

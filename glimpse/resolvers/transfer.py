@@ -35,7 +35,8 @@ class Transferred:
     uri: str
     size: int
     md5: str
-    sha512: str
+    hash_algo: str
+    os_hash_value: str
     virtual_size: int | None
 
 
@@ -82,14 +83,17 @@ async def write(
     """Write ``chunks`` to ``store`` at ``key``, hashing and inspecting them (whatever the
     declared formats: data that became active before a rule existed is checked again on
     every copy). With ``expect``, the data must match that image's recorded size, md5 and
-    sha512; a mismatch removes the blob, is recorded as an ``integrity_error`` event and
-    raises :class:`IntegrityError`. Refused data (format, or a ``signed`` image's signature)
-    is removed too. ``cap`` is what the project's quota leaves (see resolvers.quotas): the
-    stream stops past it with :class:`QuotaExceeded`, as it stops past ``max_image_size``
-    with PayloadTooLarge."""
+    multihash (computed with the algorithm ``expect`` records); a mismatch removes the blob,
+    is recorded as an ``integrity_error`` event and raises :class:`IntegrityError`. Refused
+    data (format, or a ``signed`` image's signature) is removed too. ``cap`` is what the
+    project's quota leaves (see resolvers.quotas): the stream stops past it with
+    :class:`QuotaExceeded`, as it stops past ``max_image_size`` with PayloadTooLarge."""
     if store.read_only:
         raise Conflict(f"Store {store.name} is read-only")
-    stream, inspection = instrument(deps, image, chunks, None, cap=cap, signed=signed)
+    algorithm = storage.hash_algo_for(deps, expect)
+    stream, inspection = instrument(
+        deps, image, chunks, None, cap=cap, signed=signed, algorithm=algorithm
+    )
     try:
         async with stream:
             blob: StoredBlob = await store.put(key, stream)
@@ -99,7 +103,7 @@ async def write(
     try:
         virtual_size = verdict(image, inspection, signed)
         if expect is not None:
-            storage.verify_against(expect, stream.size, stream.md5, stream.sha512)
+            storage.verify_against(expect, stream.size, stream.md5, stream.os_hash_value, algorithm)
     except BaseException as exc:
         await remove_blobs(deps, [blob.uri])
         if isinstance(exc, IntegrityError) and expect is not None:
@@ -107,7 +111,15 @@ async def write(
                 deps, ctx, expect.id, exc, f"write to {store.name}"
             )
         raise
-    return Transferred(store.name, blob.uri, stream.size, stream.md5, stream.sha512, virtual_size)
+    return Transferred(
+        store.name,
+        blob.uri,
+        stream.size,
+        stream.md5,
+        algorithm,
+        stream.os_hash_value,
+        virtual_size,
+    )
 
 
 async def active_location(deps: Deps, image_id: str) -> ImageLocation | None:

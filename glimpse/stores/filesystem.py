@@ -2,8 +2,14 @@
 
 Writes go to a hidden temp file in the target directory, are fsynced and renamed into
 place, so a blob is either complete or absent, even across a crash. All blocking I/O runs
-off the event loop: uploads feed one writer thread through a bounded queue (cheaper than
-``to_thread`` per chunk on the hot path); reads and metadata calls use ``to_thread``.
+off the event loop: uploads are written by the hashing stream's thread when the chunks
+come from one (``HashingStream.attach_writer``), else by one writer thread fed through a
+bounded queue (cheaper than ``to_thread`` per chunk on the hot path); reads and metadata
+calls use ``to_thread``.
+
+While a file is written, the kernel is asked every few MiB to start writing the new pages
+back (``sync_file_range``), so the final fsync waits for the last few MiB instead of the
+whole image (about 0.5 s per GiB here), and dirty pages never pile up.
 """
 
 from __future__ import annotations
@@ -12,18 +18,20 @@ import asyncio
 import errno
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 from glimpse.core.errors import InvalidInput, NotFound, PayloadTooLarge, StoreUnavailable
+from glimpse.stores._fileio import start_writeback, write_all
 from glimpse.stores._sink import ThreadSink
 from glimpse.stores.base import BlobInfo, StoredBlob
 from glimpse.stores.keys import ByteRange, check_key, check_range
 
 READ_CHUNK = 1 << 20
+WRITEBACK_BYTES = 16 << 20
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
@@ -41,8 +49,8 @@ def translate_os_errors(store: str) -> Iterator[None]:
 
 
 def _write_chunk(fh: BinaryIO, chunk: bytes) -> None:
-    """One write; a module function so tests can simulate a full disk."""
-    fh.write(chunk)
+    """Write a whole chunk; a module function so tests can simulate a full disk."""
+    write_all(fh, chunk)
 
 
 class _TempFile:
@@ -54,9 +62,15 @@ class _TempFile:
         self.path = Path(name)
         self.target = target
         self.fh: BinaryIO = os.fdopen(fd, "wb", buffering=0)
+        self._written = 0
+        self._flushed = 0  # bytes whose write-back was started
 
     def write(self, chunk: bytes) -> None:
         _write_chunk(self.fh, chunk)
+        self._written += len(chunk)
+        if self._written - self._flushed >= WRITEBACK_BYTES:
+            start_writeback(self.fh.fileno(), self._flushed, self._written - self._flushed)
+            self._flushed = self._written
 
     def publish(self) -> int:
         """fsync data, rename into place, fsync the directory so the rename is durable."""
@@ -118,27 +132,53 @@ class FilesystemStore:
         return path
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredBlob:
-        """Stream ``chunks`` into a temp file via one writer thread, then publish it."""
+        """Stream ``chunks`` into a temp file, then publish it.
+
+        The file is written by the thread of a hashing stream that offers it (see
+        ``HashingStream.attach_writer``), else by a writer thread of its own.
+        """
         check_key(key)
         if self.read_only:
             raise StoreUnavailable(f"store {self.name!r} is read-only")
         with translate_os_errors(self.name):
             temp = await asyncio.to_thread(_TempFile, self.root / key)
-        sink = ThreadSink(temp.write, name=f"fs-write-{self.name}")
+        sink: ThreadSink | None = None
         published = False
         try:
-            async for chunk in chunks:
-                with translate_os_errors(self.name):
-                    await sink.send(chunk)
+            attach = getattr(chunks, "attach_writer", None)
+            if attach is not None and attach(self._writer(temp)):
+                async for _ in chunks:  # written by the stream's own thread
+                    pass
+            else:
+                sink = ThreadSink(temp.write, name=f"fs-write-{self.name}")
+                await self._feed(sink, chunks)
             with translate_os_errors(self.name):
-                await sink.close()
                 size = await asyncio.to_thread(temp.publish)
             published = True
         finally:
             if not published:
-                sink.abort()
+                if sink is not None:
+                    sink.abort()
                 temp.discard()
         return StoredBlob(uri=self._uri(key), size=size)
+
+    def _writer(self, temp: _TempFile) -> Callable[[bytes], None]:
+        """``temp.write`` raising store errors, for a thread that is not ours: its errors
+        come out of the chunk iterator, where an OSError would look like the source's."""
+
+        def write(block: bytes) -> None:
+            with translate_os_errors(self.name):
+                temp.write(block)
+
+        return write
+
+    async def _feed(self, sink: ThreadSink, chunks: AsyncIterable[bytes]) -> None:
+        """Hand every chunk to the writer thread, then wait until it wrote them all."""
+        async for chunk in chunks:
+            with translate_os_errors(self.name):
+                await sink.send(chunk)
+        with translate_os_errors(self.name):
+            await sink.close()
 
     def open(self, uri: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Yield ``[start, end)`` in 1 MiB chunks read in a thread (see :class:`ByteRange`)."""

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from glimpse.core.errors import IntegrityError
+from glimpse.core.hashing import DEFAULT_ALGORITHM, new_hash
+from glimpse.stores._fileio import write_all
 from glimpse.stores._sink import ThreadSink
 from glimpse.stores.filesystem import translate_os_errors
 from glimpse.stores.keys import check_key
@@ -39,18 +41,20 @@ COALESCE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Expected:
-    """What the bytes must hash to (the image's recorded checksums)."""
+    """What the bytes must hash to (the image's recorded checksums). ``os_hash_algo``
+    names the algorithm of ``os_hash_value`` (sha512 when an old record lacks it)."""
 
     size: int | None
     md5: str | None
-    sha512: str | None
+    os_hash_value: str | None
+    os_hash_algo: str | None = None
 
     @property
     def key(self) -> str | None:
         """The content's name in the cache; ``None`` when the image has no checksum (such
         data is never cached: nothing would tell one version from the next)."""
-        if self.sha512:
-            return self.sha512[:64]
+        if self.os_hash_value:
+            return self.os_hash_value[:64]
         if self.md5 and self.size is not None:
             return f"{self.md5}-{self.size}"
         return None
@@ -139,7 +143,9 @@ class LocalCache:
 
 
 class CacheWriter:
-    """Writes one copy in a worker thread while md5 and sha512 are computed in two others.
+    """Writes one copy while md5 and the multihash are computed, in two worker threads (the
+    multihash thread also writes the file: one hand-off per block less, the block still
+    in cache when it is written).
 
     ``send`` chunks in order, then ``commit`` verifies size and digests against
     :class:`Expected` and renames the file into place; a mismatch moves the file to
@@ -153,16 +159,19 @@ class CacheWriter:
         self.cache, self.image_id, self.expected = cache, image_id, expected
         self.temp, self._fh = temp, fh
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha512 = hashlib.sha512()
+        self._multihash = new_hash(expected.os_hash_algo or DEFAULT_ALGORITHM)
         self._size = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._sinks = (
-            ThreadSink(self._fh.write, name="cache-write"),
             ThreadSink(self._md5.update, name="cache-md5"),
-            ThreadSink(self._sha512.update, name="cache-sha512"),
+            ThreadSink(self._digest_and_write, name="cache-hash-write"),
         )
         self._done = False
+
+    def _digest_and_write(self, block: bytes) -> None:
+        self._multihash.update(block)
+        write_all(self._fh, block)
 
     async def send(self, chunk: bytes) -> None:
         """Queue one chunk for writing and hashing.
@@ -219,7 +228,7 @@ class CacheWriter:
             return "size"
         if exp.md5 and exp.md5 != self._md5.hexdigest():
             return "checksum"
-        if exp.sha512 and exp.sha512 != self._sha512.hexdigest():
+        if exp.os_hash_value and exp.os_hash_value != self._multihash.hexdigest():
             return "os_hash_value"
         return None
 

@@ -55,6 +55,19 @@ def test_empty_audience_is_refused(tmp_path: Path) -> None:
         load_settings(env={"GLIMPSE_AUTH_AUDIENCE": " "}, overrides={"data_dir": str(tmp_path)})
 
 
+def test_hashing_algorithm_setting(tmp_path: Path) -> None:
+    env = {"GLIMPSE_DATA_DIR": str(tmp_path)}
+    assert load_settings(env=env).hashing_algorithm == "sha512"  # Glance's default
+    for name in ("sha256", "sha384", "sha3_512", "blake2b"):
+        assert (
+            load_settings(env={**env, "GLIMPSE_HASHING_ALGORITHM": name}).hashing_algorithm == name
+        )
+    # Not secure (md5, sha1), no fixed length (shake), or unknown: refused at start-up.
+    for name in ("md5", "sha1", "shake_256", "sha-256", ""):
+        with pytest.raises(InvalidInput, match="hashing_algorithm"):
+            load_settings(env={**env, "GLIMPSE_HASHING_ALGORITHM": name})
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "glimpse", *args],

@@ -17,6 +17,7 @@ from glimpse.stores import filesystem
 from glimpse.stores.filesystem import FilesystemStore
 from glimpse.stores.memory import MemoryStore
 from glimpse.stores.s3 import S3Store, _PartUploader
+from glimpse.stores.streaming import HashingStream
 from tests.stores.drivers import BUCKET, MiB, chunks_of, collect, s3_listing, s3_options
 
 # -- filesystem ---------------------------------------------------------------------------
@@ -77,6 +78,83 @@ async def test_filesystem_other_os_errors_are_unavailable(
     with pytest.raises(StoreUnavailable):
         await store.put("k", chunks_of(b"abc"))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("errno_", [errno.ENOSPC, errno.EIO])
+async def test_filesystem_errors_through_a_hashing_stream_leave_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_: int
+) -> None:
+    """The stream's thread writes the file; its OSError still becomes a store error and the
+    temp file goes, while an OSError of the source itself would pass unchanged."""
+    written = 0
+
+    def fails_later(fh: BinaryIO, chunk: bytes) -> None:
+        nonlocal written
+        written += len(chunk)
+        if written > 2 * MiB:
+            raise OSError(errno_, os.strerror(errno_))
+        fh.write(chunk)
+
+    monkeypatch.setattr(filesystem, "_write_chunk", fails_later)
+    store = FilesystemStore("local", tmp_path)
+    expected = PayloadTooLarge if errno_ == errno.ENOSPC else StoreUnavailable
+    async with HashingStream(chunks_of(os.urandom(6 * MiB))) as stream:
+        with pytest.raises(expected):
+            await store.put("k", stream)
+    assert not stream.threads_alive
+    assert os.listdir(tmp_path) == []
+
+
+async def test_filesystem_source_os_errors_pass_through_a_hashing_stream(tmp_path: Path) -> None:
+    async def client_gone() -> AsyncIterator[bytes]:
+        yield os.urandom(2 * MiB)
+        raise ConnectionResetError("client went away")
+
+    store = FilesystemStore("local", tmp_path)
+    async with HashingStream(client_gone()) as stream:
+        with pytest.raises(ConnectionResetError):
+            await store.put("k", stream)
+    assert os.listdir(tmp_path) == []
+
+
+async def test_filesystem_hashing_stream_writes_in_its_thread_and_starts_writeback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ranges: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        filesystem, "start_writeback", lambda fd, off, n: ranges.append((off, n)) or True
+    )
+    data = os.urandom(40 * MiB + 5)
+    store = FilesystemStore("local", tmp_path)
+    async with HashingStream(chunks_of(data, MiB)) as stream:
+        blob = await store.put("k", stream)
+    assert (tmp_path / "k").read_bytes() == data
+    assert blob.size == len(data)
+    # Write-back is started for each completed 16 MiB stretch, in order, without gaps.
+    assert ranges == [(0, 16 * MiB), (16 * MiB, 16 * MiB)]
+
+
+async def test_filesystem_short_writes_are_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unbuffered write may take only part of a block; the rest must not be lost."""
+    real_open = os.fdopen
+
+    class Dribble:
+        def __init__(self, fh: BinaryIO) -> None:
+            self.fh = fh
+
+        def write(self, data: Any) -> int:
+            return self.fh.write(bytes(data)[:1000])
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.fh, name)
+
+    monkeypatch.setattr(filesystem.os, "fdopen", lambda *a, **k: Dribble(real_open(*a, **k)))
+    data = os.urandom(300_000)
+    store = FilesystemStore("local", tmp_path)
+    await store.put("k", chunks_of(data))
+    assert (tmp_path / "k").read_bytes() == data
 
 
 async def test_filesystem_unwritable_root_is_unavailable(tmp_path: Path) -> None:

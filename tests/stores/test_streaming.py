@@ -37,7 +37,8 @@ async def test_digests_and_size_match_hashlib(size: int, chunk: int) -> None:
     assert b"".join(blocks) == data
     assert hs.size == size
     assert hs.md5 == hashlib.md5(data).hexdigest()
-    assert hs.sha512 == hashlib.sha512(data).hexdigest()
+    assert hs.os_hash_value == hashlib.sha512(data).hexdigest()
+    assert hs.algorithm == "sha512"
     assert not hs.threads_alive
 
 
@@ -139,3 +140,96 @@ async def test_iterates_only_once() -> None:
     await drain(hs)
     with pytest.raises(RuntimeError):
         aiter(hs)
+
+
+# -- the multihash algorithm ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha384", "sha3_256", "blake2b"])
+async def test_multihash_uses_the_given_algorithm(algorithm: str) -> None:
+    data = os.urandom(2 * MiB + 3)
+    hs = HashingStream(chunks_of(data), algorithm=algorithm)
+    await drain(hs)
+    assert hs.algorithm == algorithm
+    assert hs.os_hash_value == hashlib.new(algorithm, data).hexdigest()
+    assert hs.md5 == hashlib.md5(data).hexdigest()
+
+
+@pytest.mark.parametrize("algorithm", ["nope", "shake_128"])
+def test_unknown_or_variable_length_algorithms_are_refused(algorithm: str) -> None:
+    with pytest.raises(InvalidInput):
+        HashingStream(chunks_of(b"x"), algorithm=algorithm)
+
+
+# -- writers run in the multihash thread ---------------------------------------------------
+
+
+async def test_attached_writer_gets_every_block_in_order_before_the_end() -> None:
+    data = os.urandom(5 * MiB + 11)
+    written = bytearray()
+    threads: set[str] = set()
+
+    def write(block: bytes) -> None:
+        threads.add(threading.current_thread().name)
+        written.extend(block)
+
+    hs = HashingStream(chunks_of(data, 100_003), algorithm="sha256")
+    assert hs.attach_writer(write)
+    blocks = await drain(hs)
+    assert bytes(written) == b"".join(blocks) == data  # complete once iteration ended
+    assert threads == {"hash-sha256"}
+    assert hs.os_hash_value == hashlib.sha256(data).hexdigest()
+    assert not hs.threads_alive
+
+
+async def test_writer_cannot_be_attached_once_iteration_started() -> None:
+    hs = HashingStream(chunks_of(os.urandom(3 * MiB)))
+    stream = aiter(hs)
+    await anext(stream)
+    assert not hs.attach_writer(lambda block: None)
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert not hs.threads_alive
+
+
+async def test_writer_error_comes_out_of_the_iteration_unchanged() -> None:
+    error = Boom("disk gone")
+    calls = 0
+
+    def write(block: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        raise error
+
+    hs = HashingStream(chunks_of(os.urandom(6 * MiB), 64 * 1024))
+    hs.attach_writer(write)
+    with pytest.raises(Boom) as caught:
+        await drain(hs)
+    assert caught.value is error
+    assert calls == 1  # the thread stops writing after the first failure
+    assert not hs.threads_alive
+
+
+async def test_writer_error_on_the_last_block_still_fails_the_stream() -> None:
+    def write(block: bytes) -> None:
+        raise Boom("late")
+
+    hs = HashingStream(chunks_of(b"tiny"))
+    hs.attach_writer(write)
+    with pytest.raises(Boom):
+        await drain(hs)
+    with pytest.raises(RuntimeError):
+        _ = hs.os_hash_value
+
+
+async def test_chunks_of_a_quarter_block_pass_uncopied_after_pending_ones() -> None:
+    small, big = os.urandom(1000), os.urandom(300 * 1024)
+
+    async def source() -> AsyncIterator[bytes]:
+        yield small
+        yield big
+        yield small
+
+    blocks = await drain(HashingStream(source()))
+    assert blocks[0] == small
+    assert blocks[1] is big
+    assert blocks[2] == small

@@ -134,9 +134,9 @@ async def test_create_upload_and_verify_checksum(
     )
     await expect(tab.get_by_text("✓ Verified")).to_be_visible()
     await expect(tab.locator(".badge").first).to_have_text("active")
-    server_sha = await tab.locator("#server-sha512").text_content()
+    server_sha = await tab.locator("#server-hash").text_content()
     assert server_sha == hashlib.sha512(data).hexdigest()
-    await expect(tab.locator("#local-sha512")).to_have_text(server_sha)
+    await expect(tab.locator("#local-hash")).to_have_text(server_sha)
     await expect(tab.get_by_text(hashlib.md5(data).hexdigest())).to_be_visible()
 
     await tab.get_by_role("link", name="Open the image").click()

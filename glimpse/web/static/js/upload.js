@@ -1,4 +1,4 @@
-// Streaming upload with XMLHttpRequest (fetch has no upload progress) and in-browser SHA-512.
+// Streaming upload with XMLHttpRequest (fetch has no upload progress) and in-browser hashing.
 
 import { ApiError, session } from "./api.js";
 
@@ -60,9 +60,19 @@ function restError(xhr) {
   return new ApiError(code, detail || `The server answered ${xhr.status}.`);
 }
 
-/** Hex SHA-512 of a file via WebCrypto, or null when it cannot be computed here. */
-export async function sha512Hex(file) {
-  if (!globalThis.crypto?.subtle || file.size > MAX_VERIFY_BYTES) return null;
-  const digest = await crypto.subtle.digest("SHA-512", await file.arrayBuffer());
+/** WebCrypto's names for the server's os_hash_algo values it can compute. */
+const WEBCRYPTO = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" };
+
+/** How an os_hash_algo is shown: "SHA-512", "SHA3_256"... */
+export function algoLabel(algo) {
+  return WEBCRYPTO[algo] || (algo || "sha512").toUpperCase();
+}
+
+/** Hex digest (``algo``, an os_hash_algo value) of a file via WebCrypto, or null when it
+ * cannot be computed here (no WebCrypto, file too large, an algorithm WebCrypto lacks). */
+export async function digestHex(file, algo) {
+  const name = WEBCRYPTO[algo];
+  if (!name || !globalThis.crypto?.subtle || file.size > MAX_VERIFY_BYTES) return null;
+  const digest = await crypto.subtle.digest(name, await file.arrayBuffer());
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

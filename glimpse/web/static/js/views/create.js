@@ -1,9 +1,10 @@
 // Create an image and upload its data: metadata form, file picker or drag and drop, a progress
-// bar with bytes, rate and time left, cancel, and a SHA-512 check computed in the browser.
+// bar with bytes, rate and time left, cancel, and a checksum check computed in the browser
+// with the server's os_hash_algo.
 
 import { describeError, gql } from "../api.js";
 import { announce, badge, copyButton, field, fill, h, humanDuration, humanSize } from "../dom.js";
-import { MAX_VERIFY_BYTES, sha512Hex, uploadFile } from "../upload.js";
+import { MAX_VERIFY_BYTES, algoLabel, digestHex, uploadFile } from "../upload.js";
 
 const DISK = ["raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso", "ploop", "aki", "ari", "ami"];
 const CONTAINER = ["bare", "ovf", "ova", "docker", "compressed", "aki", "ari", "ami"];
@@ -123,7 +124,8 @@ async function runUpload(image, file, box, ctx) {
   fill(box, h("section", { class: "card", "aria-labelledby": "up-title" },
     h("h2", { id: "up-title" }, `Uploading ${file.name}`), bar, text, cancel));
   box.scrollIntoView({ block: "nearest" });
-  const hashing = sha512Hex(file).catch(() => null);
+  // Hash while uploading with the usual algorithm; the server says afterwards which it used.
+  const hashing = digestHex(file, "sha512").catch(() => null);
   const job = uploadFile(image.links.file, file, (p) => {
     bar.value = p.loaded;
     text.textContent = `${humanSize(p.loaded)} of ${humanSize(p.total)} · ${humanSize(p.rate)}/s · ${humanDuration(p.eta)} left`;
@@ -141,27 +143,30 @@ async function runUpload(image, file, box, ctx) {
   text.textContent = `${humanSize(file.size)} sent. Checking…`;
   cancel.remove();
   const after = (await gql(AFTER, { id: image.id })).image;
-  fill(box, verification(after, file, await hashing));
+  const algo = after.osHashAlgo || "sha512";
+  const local = algo === "sha512" ? await hashing : await digestHex(file, algo).catch(() => null);
+  fill(box, verification(after, file, local, algo));
   announce(`Upload of ${file.name} finished`);
 }
 
-function verification(img, file, localSha) {
+function verification(img, file, localHash, algo) {
+  const label = algoLabel(algo);
   let verdict;
-  if (localSha === null) {
+  if (localHash === null) {
     verdict = h("p", { class: "hint" }, file.size > MAX_VERIFY_BYTES
-      ? "The file is too large to hash in the browser; compare the SHA-512 below with your own."
-      : "This browser cannot compute SHA-512 here (it needs HTTPS or localhost).");
-  } else if (localSha === img.osHashValue) {
-    verdict = h("p", { class: "ok", role: "status" }, "✓ Verified: the SHA-512 computed in your browser matches the server's.");
+      ? `The file is too large to hash in the browser; compare the ${label} below with your own.`
+      : `This browser cannot compute ${label} here (it needs HTTPS or localhost, and SHA-2).`);
+  } else if (localHash === img.osHashValue) {
+    verdict = h("p", { class: "ok", role: "status" }, `✓ Verified: the ${label} computed in your browser matches the server's.`);
   } else {
-    verdict = h("p", { class: "error", role: "alert" }, "✗ Mismatch: the server's SHA-512 differs from the file's. Do not use this image.");
+    verdict = h("p", { class: "error", role: "alert" }, `✗ Mismatch: the server's ${label} differs from the file's. Do not use this image.`);
   }
   return h("section", { class: "card", "aria-labelledby": "done-title" },
     h("h2", { id: "done-title" }, "Upload complete ", badge(img.status)), verdict,
     h("dl", { class: "facts" },
       h("dt", {}, "Size"), h("dd", {}, `${humanSize(img.size)} (${img.size} bytes)`),
       h("dt", {}, "MD5 (server)"), h("dd", { class: "hash" }, h("code", {}, img.checksum || "—"), " ", img.checksum ? copyButton(img.checksum, "MD5") : null),
-      h("dt", {}, "SHA-512 (server)"), h("dd", { class: "hash" }, h("code", { class: "hash-value", id: "server-sha512" }, img.osHashValue || "—")),
-      h("dt", {}, "SHA-512 (browser)"), h("dd", { class: "hash" }, h("code", { class: "hash-value", id: "local-sha512" }, localSha || "—"))),
+      h("dt", {}, `${label} (server)`), h("dd", { class: "hash" }, h("code", { class: "hash-value", id: "server-hash" }, img.osHashValue || "—")),
+      h("dt", {}, `${label} (browser)`), h("dd", { class: "hash" }, h("code", { class: "hash-value", id: "local-hash" }, localHash || "—"))),
     h("a", { class: "button primary", href: `#/image/${encodeURIComponent(img.id)}` }, "Open the image"));
 }

@@ -7,6 +7,7 @@ import { getType, hasMutation, mutationField, namedType, selectionFor } from "..
 import { findTask, followTask, taskView } from "../tasks.js";
 import { act, eventTimeline, membersEditor, propertiesEditor, section, tagsEditor } from "./editors.js";
 import { loadMetadefs } from "./metadefs.js";
+import { algoLabel } from "../upload.js";
 
 /** Image.tasks when the schema has it (plain list or connection), with its leaf fields. */
 function tasksSelection() {
@@ -92,7 +93,7 @@ function checksums(img) {
   const row = (label, value) => [h("dt", {}, label), h("dd", { class: "hash" },
     value ? [h("code", { class: "hash-value" }, value), " ", copyButton(value, label)] : "— (no data yet)")];
   return section("Checksums", "sums-title", h("dl", { class: "facts" },
-    row("MD5", img.checksum), row((img.osHashAlgo || "sha512").toUpperCase(), img.osHashValue)));
+    row("MD5", img.checksum), row(algoLabel(img.osHashAlgo), img.osHashValue)));
 }
 
 function detailsForm(img, ctx) {
