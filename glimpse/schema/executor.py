@@ -100,8 +100,10 @@ class Executor:
         *,
         max_cost: int,
         default_page: int,
+        max_tokens: int | None = None,
     ) -> None:
         self.schema = schema
+        self.max_tokens = max_tokens
         self.rules = (*specified_rules, *rules)
         self.max_cost, self.default_page = max_cost, default_page
         self.cache = DocumentCache()
@@ -112,7 +114,7 @@ class Executor:
         if hit is not None:
             return hit
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError as error:
             prepared = Prepared(None, (error,), {})
         else:

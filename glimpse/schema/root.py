@@ -149,6 +149,7 @@ def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTT
             schema.static_rules,
             max_cost=settings.max_cost,
             default_page=page_default,
+            max_tokens=settings.max_tokens,
         )
     http = GraphQLHTTP(schema, settings, executor=executor)
     http.websocket_app = GlimpseGraphQL(schema, settings, gate=http)
