@@ -36,12 +36,10 @@ from glimpse.schema.cost import budget_error, operation_cost
 from glimpse.schema.errors import coded
 from glimpse.schema.fastpath import FastLeafExecutionContext
 
-# Documents kept: by number and by total size of their text (a document's AST is a few
+# Documents kept: by number and by total size of their text (a document's AST is tens of
 # times its text), so that many or huge distinct documents cannot grow the cache unbounded.
+# The byte bounds are the settings graphql.cache_query_bytes / cache_total_bytes.
 CACHE_DOCUMENTS = 512
-CACHE_BYTES = 4 * 1024 * 1024
-# Larger documents are parsed and validated each time and never cached.
-CACHEABLE_LENGTH = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +56,10 @@ class Prepared:
 class DocumentCache:
     """Least recently used :class:`Prepared` documents, bounded in count and bytes."""
 
-    def __init__(self, documents: int = CACHE_DOCUMENTS, size: int = CACHE_BYTES) -> None:
-        self.documents, self.size = documents, size
+    def __init__(
+        self, entry_bytes: int, total_bytes: int, documents: int = CACHE_DOCUMENTS
+    ) -> None:
+        self.entry_bytes, self.size, self.documents = entry_bytes, total_bytes, documents
         self._entries: OrderedDict[str, Prepared] = OrderedDict()
         self._bytes = 0
 
@@ -70,7 +70,8 @@ class DocumentCache:
         return hit
 
     def put(self, query: str, prepared: Prepared) -> None:
-        if len(query) > CACHEABLE_LENGTH or query in self._entries:
+        """Keep a valid document (refused ones are not worth memory an attacker controls)."""
+        if prepared.errors or len(query) > self.entry_bytes or query in self._entries:
             return
         self._entries[query] = prepared
         self._bytes += len(query)
@@ -101,12 +102,14 @@ class Executor:
         max_cost: int,
         default_page: int,
         max_tokens: int | None = None,
+        cache_entry_bytes: int = 16 * 1024,
+        cache_total_bytes: int = 1024 * 1024,
     ) -> None:
         self.schema = schema
         self.max_tokens = max_tokens
         self.rules = (*specified_rules, *rules)
         self.max_cost, self.default_page = max_cost, default_page
-        self.cache = DocumentCache()
+        self.cache = DocumentCache(cache_entry_bytes, cache_total_bytes)
 
     def prepare(self, query: str) -> Prepared:
         """Parse and validate ``query`` (cached by its text)."""

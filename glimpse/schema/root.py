@@ -150,6 +150,8 @@ def graphql_app(settings: GraphQLSettings, page_default: int = 25) -> GraphQLHTT
             max_cost=settings.max_cost,
             default_page=page_default,
             max_tokens=settings.max_tokens,
+            cache_entry_bytes=settings.cache_query_bytes,
+            cache_total_bytes=settings.cache_total_bytes,
         )
     http = GraphQLHTTP(schema, settings, executor=executor)
     http.websocket_app = GlimpseGraphQL(schema, settings, gate=http)
