@@ -159,11 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         from glimpse.tasks.runner import runner_hook
 
         app.state.startup_hooks.append(runner_hook)
-    # Also for WebSocket connection_init auth. Verified tokens are remembered until they
-    # expire (glimpse.policy.token_cache): most requests carry a token seen before.
-    app.state.verifier = CachingVerifier(
-        build_verifier(settings), leeway=settings.auth.leeway_seconds
-    )
+    app.state.verifier = build_verifier(settings)  # also for WebSocket connection_init auth
     app.add_middleware(SecurityHeadersMiddleware)
     # Inner to the request context (which rewrites /v2.N paths), so caps see final paths.
     app.add_middleware(

@@ -103,9 +103,13 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
             image.status = "importing"
         image.updated_at = utcnow()
         s.add(image)
-        shown = {**task_input, "status": image.status}
+        # The log is readable by everyone who sees the image: no import request copy (it
+        # repeats the URI), and the URI without credentials or a signed query.
+        hidden = {"import_req", "image_id", "backend"}
+        shown = {k: v for k, v in task_input.items() if k not in hidden}
+        shown["status"] = image.status
         if req.uri is not None:
-            shown["uri"] = redact.uri(req.uri)  # may carry credentials or a signed query
+            shown["uri"] = redact.uri(req.uri)
         events.record(s, ctx, image.id, "import_started", shown)
     wake(deps)
     return task.id
