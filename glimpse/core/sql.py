@@ -102,18 +102,25 @@ def dollar(sql: str) -> str:
 # ---------------------------------------------------------------------------- SQLite
 
 
-class SqliteConn:
-    """``sqlite3`` called inline: every method completes without suspending."""
+class _Observed:
+    """Reports each statement to the database's observers (query-count tests)."""
 
-    dialect = "sqlite"
-
-    def __init__(self, raw: sqlite3.Connection, observers: list[Observer]) -> None:
-        self.raw = raw
+    def __init__(self, observers: list[Observer]) -> None:
         self._observers = observers
 
     def _seen(self, sql: str) -> None:
         for observe in self._observers:
             observe(sql)
+
+
+class SqliteConn(_Observed):
+    """``sqlite3`` called inline: every method completes without suspending."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection, observers: list[Observer]) -> None:
+        super().__init__(observers)
+        self.raw = raw
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         if self._observers:
@@ -187,18 +194,14 @@ def open_sqlite(path: str) -> sqlite3.Connection:
 # ---------------------------------------------------------------------------- PostgreSQL
 
 
-class PgConn:
+class PgConn(_Observed):
     """An asyncpg connection; statements are prepared and cached per connection."""
 
     dialect = "postgresql"
 
     def __init__(self, raw: Any, observers: list[Observer]) -> None:
+        super().__init__(observers)
         self.raw = raw
-        self._observers = observers
-
-    def _seen(self, sql: str) -> None:
-        for observe in self._observers:
-            observe(sql)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         if self._observers:
