@@ -79,7 +79,9 @@ async def test_copies_verify_and_keep_the_recorded_algorithm(client_factory: Mak
     assert r.status_code == 204, r.text
     r = await now.http.get(f"/v2/images/{image_id}/file", headers=now.auth())
     assert r.content == DATA
-    assert (now.settings.cache_dir / image_id).read_bytes() == DATA
+    # Cached files are named by content (image id and multihash prefix), never reused stale.
+    cached = now.settings.cache_dir / f"{image_id}.{hashlib.sha256(DATA).hexdigest()[:64]}"
+    assert cached.read_bytes() == DATA
 
 
 async def test_copy_checks_the_recorded_multihash(client_factory: MakeClient) -> None:
