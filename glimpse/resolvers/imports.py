@@ -139,10 +139,12 @@ async def _check_quota(
 
 def _glance_input(image_id: str, req: ImportRequest, stores: list[str]) -> dict[str, Any]:
     """The keys Glance's import tasks carry in ``input``: the image, the import request
-    and the target stores (clients and tempest read them from the image's tasks)."""
+    and the target stores (clients and tempest read them from the image's tasks). The
+    request is for reading only, so its URI is redacted (it may carry credentials or a
+    signed query); the download uses the input's own ``uri``."""
     method: dict[str, Any] = {"name": req.method}
     if req.uri is not None:
-        method["uri"] = req.uri
+        method["uri"] = redact.uri(req.uri)
     import_req: dict[str, Any] = {
         "method": method,
         "all_stores": req.all_stores,

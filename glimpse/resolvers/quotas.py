@@ -165,8 +165,10 @@ async def admit(
 
 async def admit_image(deps: Deps, s: AsyncSession, project: str | None) -> None:
     """One more image fits in ``project``'s image count (taken under the project lock)."""
-    limit = deps.settings.quotas.image_count
-    if limit < 0 or project is None:
+    if project is None:
+        return
+    limit = (await project_limits(deps, project)).image_count_total
+    if limit < 0:
         return
     await lock(deps, s, project)
     count = (
