@@ -104,12 +104,10 @@ async def start_import(deps: Deps, ctx: RequestContext, image_id: str, req: Impo
         image.updated_at = utcnow()
         s.add(image)
         # The log is readable by everyone who sees the image: no import request copy (it
-        # repeats the URI), and the URI without credentials or a signed query.
+        # repeats the URI), and URIs at any depth without credentials or a signed query.
         hidden = {"import_req", "image_id", "backend"}
         shown = {k: v for k, v in task_input.items() if k not in hidden}
-        shown["status"] = image.status
-        if req.uri is not None:
-            shown["uri"] = redact.uri(req.uri)
+        shown = redact.uris({**shown, "status": image.status})
         events.record(s, ctx, image.id, "import_started", shown)
     wake(deps)
     return task.id

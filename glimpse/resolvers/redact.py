@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from glimpse.core.errors import GlimpseError
@@ -32,6 +33,21 @@ def uri(value: object) -> str:
     if port is not None:
         netloc = f"{netloc}:{port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+URI_KEYS = frozenset({"uri", "import_from", "url"})
+
+
+def uris(value: Any) -> Any:
+    """A copy of a JSON-like value with every URI (under a key in :data:`URI_KEYS`, at any
+    depth) reduced by :func:`uri`: what an event may show of a task's input."""
+    if isinstance(value, dict):
+        return {
+            k: uri(v) if k in URI_KEYS and isinstance(v, str) else uris(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [uris(v) for v in value]
+    return value
 
 
 def reason(exc: BaseException, request_id: str | None) -> str:

@@ -131,7 +131,9 @@ async def _served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://glimpse.test") as c:
             verifier = app.state.verifier
-            keys = getattr(verifier, "inner", verifier).keys  # behind the verified-token cache
+            while not hasattr(verifier, "keys"):  # behind the verified-token cache(s)
+                verifier = verifier.inner
+            keys = verifier.keys
             assert isinstance(keys, JwksKeys)
             yield c, keys
 
