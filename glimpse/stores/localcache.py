@@ -6,10 +6,10 @@ Layout (close to Glance's image cache, so operators find their way around)::
     <root>/incomplete/<image_id>.<token>    being written (a download or a prefetch)
     <root>/invalid/<image_id>               failed verification, kept for inspection
 
-``<content>`` names the bytes, not the image (:attr:`Expected.key`: the image's sha512,
-or md5 and size for images without one): when an image's data changes (a resize), its
-new checksums name a file that does not exist yet, so the old bytes can never be served
-for the new version. Publishing a copy removes the image's copies of other versions.
+``<content>`` names the bytes, not the image (:attr:`Expected.key`: the image's
+``os_hash_value``, or md5 and size for images without one): when an image's data changes
+(a resize), its new checksums name a file that does not exist yet, so the old bytes can
+never be served for the new version. Publishing a copy removes the image's copies of other versions.
 
 A copy becomes visible only by an atomic rename after its checksums were verified, so a
 complete file is always a correct one. This module knows paths and bytes, never tables:
