@@ -29,6 +29,7 @@ from glimpse.models.scope import Frag, all_of, clause, get_scope, list_scope
 from glimpse.models.tables import Image, ImageMember
 from glimpse.policy.rules import Target
 from glimpse.resolvers import image_rules as rules
+from glimpse.resolvers import text
 from glimpse.resolvers.deps import Deps
 from glimpse.resolvers.list_checks import check_list_query
 
@@ -211,6 +212,10 @@ async def list_images(
     """A page of visible images: filters, sort and keyset pagination compiled into one query
     (the page's relations come with it)."""
     deps.policy.enforce("get_images", ctx.principal)
+    # Filter values and cursors are client text: NUL cannot reach PostgreSQL (a 500 there).
+    text.check_tree([f.__dict__ for f in query.filters], "filter")
+    if query.after is not None:
+        text.check_tree(list(query.after.values), "cursor")
     check_list_query(query)  # values the database could not compare (list_checks)
     if query.member_status not in ("pending", "accepted", "rejected", "all"):
         raise InvalidInput(f"Invalid member_status: {query.member_status}")

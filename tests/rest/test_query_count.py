@@ -73,3 +73,14 @@ async def test_patch_is_four_statements(app: Any, api: Api, seeded: list[str]) -
     assert r.json()["os_distro"] == "debian"
     # The locked read, updated_at, the changed property, the event.
     assert n == 4
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["name=a%00b", "tag=x%00", "os_distro=u%00", "owner=P%001", "name=a%ED%A0%80"],
+)
+async def test_text_no_database_stores_in_a_filter_is_a_400(api: Api, query: str) -> None:
+    """NUL (and bytes that are no Unicode) in list filters: PostgreSQL refuses NUL in text,
+    which was a 500; both databases answer 400 before any SQL runs."""
+    r = await api.get(f"/v2/images?{query}")
+    assert r.status_code == 400, r.text
