@@ -14,12 +14,21 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
+def text_problem(value: str) -> str | None:
+    """What keeps ``value`` from being stored, or ``None`` (the one definition of the rule;
+    glimpse.resolvers.text applies it to operation inputs)."""
+    if "\x00" in value:
+        return "contains a NUL character (U+0000)"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains an unpaired surrogate (not valid Unicode)"
+    return None
+
+
 def check_text(text: str, *, what: str = "request body") -> None:
     """Text must be valid Unicode without NUL characters (``InvalidInput`` otherwise)."""
-    if "\x00" in text:
-        raise InvalidInput(f"Text in {what} must not contain NUL characters")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInput(f"Text in {what} is not valid Unicode (lone surrogate)") from exc
+    found = text_problem(text)
+    if found is not None:
+        raise InvalidInput(f"Text in {what} {found}")

@@ -13,19 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from glimpse.core.errors import InvalidInput
+from glimpse.core.values import text_problem as problem
+
+__all__ = ["check", "check_tree", "problem"]
 
 MAX_DEPTH = 64
-
-
-def problem(value: str) -> str | None:
-    """What is wrong with ``value`` for storage, or ``None``."""
-    if "\x00" in value:
-        return "contains a NUL character (U+0000)"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains an unpaired surrogate (not valid Unicode)"
-    return None
 
 
 def check(value: Any, what: str) -> None:

@@ -225,6 +225,8 @@ def field_matcher(f: FieldFilter, dialect: str) -> Any:
     value = _typed(kind, f.value)
     if f.op not in ("eq", "neq", *ORDERED):
         raise Refused(f"unknown op {f.op!r}")
+    if f.op in ORDERED and value is None:
+        raise Refused("an ordering comparison needs a value")
     return lambda img: _compare(f.op, img.attrs[f.field], value)
 
 

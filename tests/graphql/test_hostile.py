@@ -186,3 +186,29 @@ async def test_non_json_bodies_are_415(
     r = await http.post("/graphql", content=body, headers={**headers, "Content-Type": ctype})
     assert r.status_code == 415
     assert await _count(http, headers) == 0
+
+
+async def test_malformed_entity_representations_are_invalid_input(
+    http: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    """Found by the GraphQL fuzzer: an unknown ``__typename``, a missing key or an extra
+    field failed inside the entity dispatch as masked internal errors."""
+    reps = [
+        {"__typename": "Nope", "id": "x"},
+        {"__typename": "Task"},
+        {"__typename": "Image", "id": 5},
+        {"id": "x"},
+        {"__typename": "Image", "id": "00000000-0000-4000-8000-000000000000", "extra": 1},
+    ]
+    query = "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }"
+    status, body = await _post(http, headers, query, r=reps[:3] + reps[4:5])
+    assert status == 200
+    assert body["data"]["_entities"] == [None] * 4
+    assert _codes(body) == ["INVALID_INPUT"] * 3  # the extra field is dropped: just not found
+    status, body = await _post(http, headers, query, r=[reps[3]])
+    assert _codes(body) == ["INVALID_INPUT"]
+    nul = '{__typename: "MetadefNamespace", namespace: "a\\u0000"}'
+    status, body = await _post(
+        http, headers, "{ _entities(representations: [" + nul + "]) { __typename } }"
+    )
+    assert status == 400  # NUL in a literal: refused before execution
